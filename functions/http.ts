@@ -1,0 +1,147 @@
+import { Logger } from '@aws-lambda-powertools/logger';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import middy, { type MiddlewareObj } from '@middy/core';
+import httpHeaderNormalizer from '@middy/http-header-normalizer';
+import httpJsonBodyParser from '@middy/http-json-body-parser';
+import type { APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { z } from 'zod';
+import type { AuthContext } from '../lib/auth.js';
+import { type Db, db } from '../lib/db.js';
+import {
+  AuthenticationError,
+  DomainError,
+  type FieldErrors,
+  NotFoundError,
+  PayloadTooLargeError,
+  UnsupportedMediaTypeError,
+  ValidationError,
+} from '../lib/errors.js';
+import type { Principal } from '../lib/model.js';
+import { isRole } from '../lib/roles.js';
+
+export type ApiEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthContext>;
+export type ApiResult = APIGatewayProxyStructuredResultV2;
+
+/** Largest request body a handler accepts (API Gateway itself stops at 10 MB). */
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export const logger = new Logger({ serviceName: 'roster' });
+
+export interface Spec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
+  params?: P;
+  query?: Q;
+  body?: B;
+}
+
+export interface Input<P, Q, B> {
+  principal: Principal;
+  params: P;
+  query: Q;
+  body: B;
+  event: ApiEvent;
+  db: Db;
+}
+
+const fieldErrors = (error: z.ZodError): FieldErrors => {
+  const out: FieldErrors = {};
+  for (const issue of error.issues) {
+    const key = issue.path.length ? issue.path.join('.') : 'non_field_errors';
+    (out[key] ??= []).push(issue.message);
+  }
+  return out;
+};
+
+/** The principal the authorizer resolved, or LSE's 401 (HTTP APIs cannot shape an authorizer's refusal). */
+function principalOf(event: ApiEvent): Principal {
+  const ctx = event.requestContext.authorizer?.lambda;
+  if (!ctx) throw new AuthenticationError();
+  if ('error' in ctx) throw new AuthenticationError(ctx.error);
+  if (!isRole(ctx.role) || ctx.via !== 'token') throw new AuthenticationError();
+  return { userId: Number(ctx.userId), orgId: Number(ctx.orgId), role: ctx.role, via: ctx.via };
+}
+
+const bodyLimit = (): MiddlewareObj<ApiEvent, ApiResult> => ({
+  before: ({ event }) => {
+    if (event.body && Buffer.byteLength(event.body, event.isBase64Encoded ? 'base64' : 'utf8') > MAX_BODY_BYTES) {
+      throw new PayloadTooLargeError(MAX_BODY_BYTES);
+    }
+  },
+});
+
+function validation<P, Q, B>(spec: Spec<z.ZodType<P>, z.ZodType<Q>, z.ZodType<B>>): MiddlewareObj<ApiEvent, ApiResult, Error, Context & { input: Input<P, Q, B> }> {
+  return {
+    before: (request) => {
+      const { event } = request;
+      const principal = principalOf(event);
+      const params = (spec.params ?? z.object({})).safeParse(event.pathParameters ?? {});
+      if (!params.success) throw new NotFoundError();
+      const query = (spec.query ?? z.object({})).safeParse(event.queryStringParameters ?? {});
+      if (!query.success) throw new ValidationError('Validation error', fieldErrors(query.error));
+      const body = (spec.body ?? z.unknown()).safeParse(event.body);
+      if (!body.success) throw new ValidationError('Validation error', fieldErrors(body.error));
+      request.context.input = { principal, params: params.data as P, query: query.data as Q, body: body.data as B, event, db: db() };
+    },
+  };
+}
+
+const json = (statusCode: number, body: unknown): ApiResult => ({
+  statusCode,
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+});
+
+/** The one place a failure becomes a status: domain errors carry theirs; anything else is a logged 500. */
+const errorHandler = (): MiddlewareObj<ApiEvent, ApiResult> => ({
+  onError: (request) => {
+    let err: Error = request.error as Error;
+    if ((err.cause as { package?: string } | undefined)?.package === '@middy/http-json-body-parser') {
+      err = err.message === 'Unsupported Media Type' ? new UnsupportedMediaTypeError() : new ValidationError('JSON parse error: malformed JSON body.');
+    }
+    if (err instanceof DomainError) {
+      if (err.status >= 500) logger.error('request failed', err);
+      request.response = json(err.status, err.body());
+      return;
+    }
+    logger.error('unhandled error', err);
+    request.response = json(500, { detail: 'Internal server error.' });
+  },
+});
+
+/**
+ * Build a Lambda handler for one route: header normalizer → body limit → JSON body parser (when the
+ * route takes a body) → validation (principal, params, query, body) → logger → error handler.
+ */
+export function api<P extends z.ZodType = z.ZodObject, Q extends z.ZodType = z.ZodObject, B extends z.ZodType = z.ZodUnknown>(
+  spec: Spec<P, Q, B>,
+  fn: (input: Input<z.output<P>, z.output<Q>, z.output<B>>) => Promise<ApiResult>,
+) {
+  const chain = middy<ApiEvent, ApiResult, Error, Context & { input: Input<z.output<P>, z.output<Q>, z.output<B>> }>()
+    .use(httpHeaderNormalizer())
+    .use(bodyLimit());
+  if (spec.body) chain.use(httpJsonBodyParser());
+  return chain
+    .use(validation(spec as Spec<z.ZodType<z.output<P>>, z.ZodType<z.output<Q>>, z.ZodType<z.output<B>>>))
+    .use(injectLambdaContext(logger))
+    .use(errorHandler())
+    .handler((_event, context) => fn(context.input));
+}
+
+export const ok = (body: unknown, status = 200) => json(status, body);
+
+/** Path-parameter ids: positive integers, as in LSE's URL patterns (anything else is a 404). */
+export const idParam = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+/** LSE page-number pagination parameters, plus Roster's cursor carried in `next` links. */
+export const pageQuery = z.object({
+  page: z.coerce.number().int().min(1).default(1),
+  page_size: z.coerce.number().int().min(1).max(1000).default(100),
+  cursor: z.string().max(2048).optional(),
+});
+
+/** An absolute link to this path with the given query (LSE's `next`/`previous`). */
+export function link(event: ApiEvent, query: Record<string, string | number | undefined>): string {
+  const qs = new URLSearchParams();
+  for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v));
+  const proto = event.headers['x-forwarded-proto'] ?? 'https';
+  return `${proto}://${event.requestContext.domainName}${event.rawPath}?${qs}`;
+}

@@ -1,0 +1,5 @@
+import { listOrganizations } from '../../lib/organizations.js';
+import { api, ok } from '../http.js';
+import { organizationIdShape } from '../shapes.js';
+
+export const handler = api({}, async ({ principal, db }) => ok((await listOrganizations(db, principal)).map(organizationIdShape)));

@@ -1,0 +1,109 @@
+/** LSE's response shapes (serializers) for Roster's records. */
+import type { Membership, Organization, User } from '../lib/model.js';
+import { type Action, canInOrganization, permissionsOf } from '../lib/permissions.js';
+import type { Role } from '../lib/roles.js';
+
+const initials = (u: Pick<User, 'first_name' | 'last_name' | 'email'>) =>
+  (u.first_name && u.last_name ? u.first_name[0]! + u.last_name[0]! : u.email.slice(0, 2)).toLowerCase();
+
+const orgMembership = (m: Membership) => ({
+  active: m.deleted_at === null && m.role !== 'NO' && m.role !== 'DI',
+  flex: null,
+  organization_id: m.organization,
+  role: m.role,
+  user_type: m.user_type,
+});
+
+/** LseUser / LseUserAPI; `memberships` are the user's memberships the caller may see. */
+export function userShape(u: User, memberships: Membership[]) {
+  const active = memberships.find((m) => m.organization === u.active_organization);
+  return {
+    id: u.id,
+    email: u.email,
+    username: u.username,
+    first_name: u.first_name,
+    last_name: u.last_name,
+    phone: u.phone,
+    avatar: null,
+    initials: initials(u),
+    date_joined: u.date_joined,
+    last_activity: u.last_activity,
+    allow_newsletters: u.allow_newsletters,
+    custom_hotkeys: null,
+    active_organization: u.active_organization,
+    active_organization_meta: {},
+    org_membership: memberships.map(orgMembership),
+    organization_membership: active ? orgMembership(active) : null,
+    lse_fields: { invite_expired: null, invite_expired_at: null, email_notification_settings: {} },
+    pause: null,
+  };
+}
+
+/** WhoAmIUser: the user plus the permissions of their role in the active organization. */
+export function whoamiShape(u: User, memberships: Membership[], role: Role, org: Organization | undefined) {
+  const base = userShape(u, memberships);
+  return {
+    ...base,
+    active_organization_meta: org ? { title: org.title, email: org.contact_info ?? '' } : {},
+    lse_fields: { ...base.lse_fields, active_organization_external_id: null },
+    permissions: permissionsOf(role),
+    social_accounts: [],
+  };
+}
+
+/** OrganizationId (list item). */
+export const organizationIdShape = (o: Organization) => ({ id: o.id, title: o.title, contact_info: o.contact_info, created_at: o.created_at });
+
+/** LseOrganization. The invite token is shown only to those who may invite. */
+export function organizationShape(o: Organization, callerRole: Role) {
+  const invite: Action = 'organization.invite';
+  return {
+    id: o.id,
+    title: o.title,
+    created_at: o.created_at,
+    contact_info: o.contact_info,
+    default_role: o.default_role,
+    token: canInOrganization(callerRole, invite) ? o.token : '',
+    billing: {
+      manual_role_management: false,
+      manual_workspace_management: false,
+      enforce_session_concurrency: false,
+      max_parallel_sessions: 0,
+      session_concurrency_window_seconds: 0,
+    },
+    custom_scripts_enabled: false,
+    custom_interfaces_enabled: null,
+    email_notification_settings: {},
+    embed_domains: null,
+    embed_enabled: null,
+    embed_settings: null,
+    external_id: null,
+    interface_settings: null,
+    react_code_settings: {},
+  };
+}
+
+/** LseOrganizationMemberList. A member's id is their user id (unique within an organization). */
+export function memberShape(m: Membership) {
+  return {
+    id: m.user_id,
+    organization: m.organization,
+    role: m.role,
+    role_source: m.role_source,
+    user_type: m.user_type,
+    tags: [],
+    concurrency: null,
+    flex: null,
+    contributed_to_projects: null,
+    created_projects: null,
+    user: {
+      ...m.user,
+      avatar: null,
+      initials: initials(m.user),
+      contributed_to_projects: null,
+      created_projects: null,
+      lse_fields: { invite_expired: null, invite_expired_at: null, email_notification_settings: {} },
+      pause: null,
+    },
+  };
+}

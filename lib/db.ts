@@ -1,0 +1,84 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  type BatchGetCommandOutput,
+  DynamoDBDocumentClient,
+  TransactWriteCommand,
+  type TransactWriteCommandInput,
+} from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+
+export interface Db {
+  doc: DynamoDBDocumentClient;
+  table: string;
+}
+
+/** Per-request DynamoDB round-trip count, read by the local runtime's request log and the benchmark. */
+export const roundTrips = new AsyncLocalStorage<{ count: number }>();
+
+export function createDb(table: string, endpoint?: string): Db {
+  const client = new DynamoDBClient(endpoint ? { endpoint } : {});
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const store = roundTrips.getStore();
+      if (store) store.count++;
+      return next(args);
+    },
+    { step: 'initialize', name: 'rosterRoundTripCounter' },
+  );
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  return { doc, table };
+}
+
+let cached: Db | undefined;
+/** The Lambda-wide client, configured from the environment (TABLE_NAME; AWS_ENDPOINT_URL_DYNAMODB locally). */
+export function db(): Db {
+  const table = process.env.TABLE_NAME;
+  if (!table) throw new Error('TABLE_NAME is not set');
+  if (!cached || cached.table !== table) cached = createDb(table, process.env.AWS_ENDPOINT_URL_DYNAMODB);
+  return cached;
+}
+
+/** Cancellation reason codes of a failed transaction, in item order ('None' for items that passed). */
+export function cancellationReasons(err: unknown): { code: string; item?: Record<string, unknown> }[] | undefined {
+  if (!(err instanceof TransactionCanceledException)) return undefined;
+  return (err.CancellationReasons ?? []).map((r) => ({ code: r.Code ?? 'None', item: r.Item ? unmarshall(r.Item) : undefined }));
+}
+
+export const isConditionFailure = (err: unknown) =>
+  err instanceof Error && err.name === 'ConditionalCheckFailedException';
+
+type TransactItems = NonNullable<TransactWriteCommandInput['TransactItems']>;
+
+/**
+ * One all-or-nothing write. A cancellation caused only by a concurrent transaction on the same
+ * items (TransactionConflict) is retried with jitter; every other cancellation is the caller's to map.
+ */
+export async function transactWrite(db: Db, items: TransactItems, attempts = 6): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await db.doc.send(new TransactWriteCommand({ TransactItems: items }));
+      return;
+    } catch (err) {
+      const reasons = cancellationReasons(err);
+      const conflictOnly = reasons?.some((r) => r.code === 'TransactionConflict') && reasons.every((r) => r.code === 'TransactionConflict' || r.code === 'None');
+      if (!conflictOnly || attempt >= attempts) throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * 20 * 2 ** attempt));
+    }
+  }
+}
+
+/** BatchGet of up to any number of keys, following UnprocessedKeys until every key is answered. */
+export async function batchGet(db: Db, keyList: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  for (let i = 0; i < keyList.length; i += 100) {
+    let pending: Record<string, unknown>[] | undefined = keyList.slice(i, i + 100);
+    while (pending?.length) {
+      const r: BatchGetCommandOutput = await db.doc.send(new BatchGetCommand({ RequestItems: { [db.table]: { Keys: pending } } }));
+      out.push(...(r.Responses?.[db.table] ?? []));
+      pending = r.UnprocessedKeys?.[db.table]?.Keys;
+    }
+  }
+  return out;
+}

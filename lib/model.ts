@@ -1,0 +1,63 @@
+import type { Role, RoleSource } from './roles.js';
+
+/** A person, system-wide. Email is unique across the system and stored lower-case. */
+export interface User {
+  id: number;
+  email: string;
+  username: string;
+  first_name: string;
+  last_name: string;
+  phone: string;
+  allow_newsletters: boolean | null;
+  date_joined: string;
+  last_activity: string;
+  active_organization: number | null;
+}
+
+/** The user fields copied onto each membership so member listings are one Query. */
+export type MemberUser = Pick<User, 'id' | 'email' | 'username' | 'first_name' | 'last_name' | 'last_activity'>;
+
+export interface Organization {
+  id: number;
+  title: string;
+  created_at: string;
+  created_by: number;
+  contact_info: string | null;
+  default_role: Role;
+  /** Invite link token (not a credential for the API). */
+  token: string;
+}
+
+export interface Membership {
+  organization: number;
+  user_id: number;
+  role: Role;
+  role_source: RoleSource;
+  user_type: 'standard';
+  created_at: string;
+  updated_at: string;
+  /** Set when the member was soft-deleted. */
+  deleted_at: string | null;
+  user: MemberUser;
+}
+
+/** Who is calling: resolved by the authorizer from a credential and fresh membership data. */
+export interface Principal {
+  userId: number;
+  orgId: number;
+  role: Role;
+  /** How the caller authenticated; decides the role_source of changes they make. */
+  via: 'token';
+}
+
+export const memberUserOf = (u: User): MemberUser => ({
+  id: u.id,
+  email: u.email,
+  username: u.username,
+  first_name: u.first_name,
+  last_name: u.last_name,
+  last_activity: u.last_activity,
+});
+
+export const isActiveMembership = (m: Pick<Membership, 'role' | 'deleted_at'>) =>
+  m.deleted_at === null && m.role !== 'NO' && m.role !== 'DI';
