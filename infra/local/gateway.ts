@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import { type IncomingMessage, type ServerResponse, createServer, type Server } from 'node:http';
+import type {
+  APIGatewayProxyEventV2WithLambdaAuthorizer,
+  APIGatewayProxyStructuredResultV2,
+  APIGatewayRequestAuthorizerEventV2,
+  APIGatewaySimpleAuthorizerWithContextResult,
+  Context,
+} from 'aws-lambda';
+import { roundTrips } from '../../lib/db.js';
+import type { Route } from '../../functions/routes.js';
+
+type Handler = (event: never, context: Context) => Promise<unknown>;
+export type LoadHandler = (module: string) => Promise<Handler>;
+
+/** API Gateway's own payload limit for HTTP APIs. */
+const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
+
+interface CompiledRoute extends Route {
+  pattern: RegExp;
+  params: string[];
+  specificity: number;
+}
+
+function compile(route: Route): CompiledRoute {
+  const params: string[] = [];
+  const source = route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_, name: string) => {
+    params.push(name);
+    return '([^/]+)';
+  });
+  return { ...route, pattern: new RegExp(`^${source}$`), params, specificity: -params.length };
+}
+
+export function lambdaContext(functionName: string, requestId: string): Context {
+  const deadline = Date.now() + 29_000;
+  return {
+    callbackWaitsForEmptyEventLoop: false,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: requestId,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: 'local',
+    getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()),
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer | 'too-large'> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= GATEWAY_MAX_BODY) chunks.push(c);
+    });
+    req.on('end', () => resolve(size > GATEWAY_MAX_BODY ? 'too-large' : Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+const isText = (contentType: string | undefined) =>
+  !contentType || /^(text\/|application\/(.+\+)?(json|xml|x-www-form-urlencoded)|application\/javascript)/i.test(contentType);
+
+export interface GatewayOptions {
+  routes: readonly Route[];
+  /** Module of the authorizer that runs before every route. */
+  authorizer: string;
+  /** Module answering requests that match no route (API Gateway's `$default` route). */
+  fallback: string;
+  load: LoadHandler;
+  log?: (line: string) => void;
+}
+
+/**
+ * An HTTP server that behaves like an API Gateway HTTP API (payload format 2.0) in front of the
+ * route table: it turns each request into the event API Gateway would send, runs the Lambda
+ * authorizer, passes its context to the route's handler, and writes the handler's result back.
+ */
+export function createGateway(opts: GatewayOptions): Server {
+  const compiled = opts.routes.map(compile).sort((a, b) => b.specificity - a.specificity);
+
+  async function handle(req: IncomingMessage, res: ServerResponse) {
+    const started = Date.now();
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const method = (req.method ?? 'GET').toUpperCase();
+    const requestId = randomUUID();
+    const counter = { count: 0 };
+
+    const headers: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+    const query: Record<string, string> = {};
+    for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
+
+    const route = compiled.find((r) => r.method === method && r.pattern.test(url.pathname));
+    const pathParameters: Record<string, string> = {};
+    if (route) route.pattern.exec(url.pathname)!.slice(1).forEach((v, i) => (pathParameters[route.params[i]!] = decodeURIComponent(v)));
+    const routeKey = route ? `${route.method} ${route.path}` : '$default';
+
+    const send = (result: APIGatewayProxyStructuredResultV2) => {
+      const status = result.statusCode ?? 200;
+      res.writeHead(status, { ...(result.headers as Record<string, string>), ...(result.cookies?.length ? { 'set-cookie': result.cookies } : {}) });
+      res.end(result.body ? Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8') : undefined);
+      opts.log?.(`${method} ${url.pathname}${url.search} ${status} ${Date.now() - started}ms db=${counter.count}`);
+    };
+
+    const raw = await readBody(req);
+    if (raw === 'too-large') return send({ statusCode: 413, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ detail: 'Request Entity Too Large' }) });
+
+    const sourceIp = req.socket.remoteAddress ?? '127.0.0.1';
+    const now = new Date();
+    const http = { method, path: url.pathname, protocol: `HTTP/${req.httpVersion}`, sourceIp, userAgent: headers['user-agent'] ?? '' };
+    const requestContext = {
+      accountId: '000000000000',
+      apiId: 'local',
+      domainName: headers.host ?? 'localhost',
+      domainPrefix: (headers.host ?? 'localhost').split('.')[0]!,
+      http,
+      requestId,
+      routeKey,
+      stage: '$default',
+      time: now.toUTCString(),
+      timeEpoch: now.getTime(),
+    };
+    const common = {
+      version: '2.0' as const,
+      routeKey,
+      rawPath: url.pathname,
+      rawQueryString: url.search.slice(1),
+      headers,
+      ...(Object.keys(query).length ? { queryStringParameters: query } : {}),
+      ...(route && route.params.length ? { pathParameters } : {}),
+      ...(headers.cookie ? { cookies: headers.cookie.split(/;\s*/) } : {}),
+    };
+
+    await roundTrips.run(counter, async () => {
+      const authEvent: APIGatewayRequestAuthorizerEventV2 = {
+        ...common,
+        type: 'REQUEST',
+        routeArn: `arn:aws:execute-api:local:000000000000:local/$default/${method}${route?.path ?? url.pathname}`,
+        identitySource: [],
+        requestContext,
+      } as APIGatewayRequestAuthorizerEventV2;
+      const authorize = (await opts.load(opts.authorizer)) as unknown as (
+        e: APIGatewayRequestAuthorizerEventV2,
+        c: Context,
+      ) => Promise<APIGatewaySimpleAuthorizerWithContextResult<Record<string, unknown>>>;
+      const verdict = await authorize(authEvent, lambdaContext('authorizer', randomUUID()));
+      if (!verdict.isAuthorized) return send({ statusCode: 403, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'Forbidden' }) });
+
+      const event = {
+        ...common,
+        body: raw.length ? (isText(headers['content-type']) ? raw.toString('utf8') : raw.toString('base64')) : undefined,
+        isBase64Encoded: raw.length > 0 && !isText(headers['content-type']),
+        requestContext: { ...requestContext, authorizer: { lambda: verdict.context } },
+      } as unknown as APIGatewayProxyEventV2WithLambdaAuthorizer<Record<string, unknown>>;
+      const module = route?.handler ?? opts.fallback;
+      const handler = (await opts.load(module)) as unknown as (e: typeof event, c: Context) => Promise<APIGatewayProxyStructuredResultV2>;
+      send(await handler(event, lambdaContext(module, requestId)));
+    });
+  }
+
+  return createServer((req, res) => {
+    handle(req, res).catch((err) => {
+      // What API Gateway answers when an integration fails.
+      console.error(err);
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ message: 'Internal Server Error' }));
+    });
+  });
+}

@@ -1,0 +1,41 @@
+import { resolve } from 'node:path';
+import { StartupError } from './dynamodb.js';
+import { startRoster } from './runtime.js';
+
+const env = process.env;
+const port = Number(env.PORT ?? 8080);
+
+try {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new StartupError(`PORT must be a port number, not "${env.PORT}".`);
+  const roster = await startRoster({
+    port,
+    host: env.HOST ?? '127.0.0.1',
+    dataDir: resolve(env.ROSTER_DATA_DIR ?? '.roster'),
+    tableName: env.ROSTER_TABLE_NAME ?? 'roster',
+    dynamodbEndpoint: env.AWS_ENDPOINT_URL_DYNAMODB || undefined,
+    bootstrapEmail: env.ROSTER_BOOTSTRAP_EMAIL ?? 'admin@localhost',
+    bootstrapToken: env.ROSTER_BOOTSTRAP_TOKEN || undefined,
+    log: (line) => console.log(line),
+  });
+  console.log(`Roster is serving ${roster.url} (DynamoDB at ${roster.dynamodbEndpoint}). Ctrl-C stops it.`);
+  if (roster.bootstrap.created) {
+    console.log(`Created organization 1 and its Owner ${env.ROSTER_BOOTSTRAP_EMAIL ?? 'admin@localhost'}.`);
+    if (!env.ROSTER_BOOTSTRAP_TOKEN) console.log(`The Owner's API token, shown this once: ${roster.bootstrap.token}`);
+  }
+  let stopping = false;
+  const shutdown = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('Stopping Roster…');
+    await roster.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', shutdown);
+  process.on('SIGTERM', shutdown);
+} catch (err) {
+  if (err instanceof StartupError) {
+    console.error(err.message);
+    process.exit(1);
+  }
+  throw err;
+}
