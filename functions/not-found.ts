@@ -1,11 +1,11 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { routes } from './routes.js';
+import { routePattern, routes } from './routes.js';
 
-const patterns = routes.map((r) => ({ method: r.method, re: new RegExp(`^${r.path.replace(/\{\w+\}/g, '[^/]+')}$`) }));
+const patterns = routes.map((r) => routePattern(r.path).re);
 
 /** The `$default` route: 405 for a known path with another method (as LSE answers), else 404. */
 export async function handler(event: APIGatewayProxyEventV2): Promise<APIGatewayProxyStructuredResultV2> {
-  const known = patterns.some((p) => p.re.test(event.rawPath));
+  const known = patterns.some((re) => re.test(event.rawPath));
   const method = event.requestContext.http.method;
   return {
     statusCode: known ? 405 : 404,

@@ -23,6 +23,24 @@ export const routes: readonly Route[] = [
   { method: 'POST', path: '/api/users/', handler: 'users/create', table: 'readwrite' },
 ];
 
+/**
+ * The path API Gateway is given: HTTP API routes cannot end in "/", and API Gateway matches a
+ * request with or without its trailing slash to the same route (the local runtime does the same).
+ */
+export const gatewayPath = (path: string) => (path.length > 1 ? path.replace(/\/+$/, '') : path);
+
+/** How API Gateway matches a route: exact segments, `{name}` for one segment, trailing slash optional. */
+export function routePattern(path: string): { re: RegExp; params: string[] } {
+  const params: string[] = [];
+  const source = gatewayPath(path)
+    .replace(/[.*+?^$()|[\]\\]/g, '\\$&')
+    .replace(/\{(\w+)\}/g, (_, name: string) => {
+      params.push(name);
+      return '([^/]+)';
+    });
+  return { re: new RegExp(`^${source}/?$`), params };
+}
+
 /** The Lambda authorizer in front of every route. */
 export const authorizer = { handler: 'authorizer', table: 'read' } as const;
 

@@ -8,7 +8,7 @@ import type {
   Context,
 } from 'aws-lambda';
 import { roundTrips } from '../../lib/db.js';
-import type { Route } from '../../functions/routes.js';
+import { type Route, routePattern } from '../../functions/routes.js';
 
 type Handler = (event: never, context: Context) => Promise<unknown>;
 export type LoadHandler = (module: string) => Promise<Handler>;
@@ -19,17 +19,12 @@ const GATEWAY_MAX_BODY = 10 * 1024 * 1024;
 interface CompiledRoute extends Route {
   pattern: RegExp;
   params: string[];
-  specificity: number;
 }
 
-function compile(route: Route): CompiledRoute {
-  const params: string[] = [];
-  const source = route.path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{(\w+)\}/g, (_, name: string) => {
-    params.push(name);
-    return '([^/]+)';
-  });
-  return { ...route, pattern: new RegExp(`^${source}$`), params, specificity: -params.length };
-}
+const compile = (route: Route): CompiledRoute => {
+  const { re, params } = routePattern(route.path);
+  return { ...route, pattern: re, params };
+};
 
 export function lambdaContext(functionName: string, requestId: string): Context {
   const deadline = Date.now() + 29_000;
@@ -81,7 +76,8 @@ export interface GatewayOptions {
  * authorizer, passes its context to the route's handler, and writes the handler's result back.
  */
 export function createGateway(opts: GatewayOptions): Server {
-  const compiled = opts.routes.map(compile).sort((a, b) => b.specificity - a.specificity);
+  // API Gateway prefers the route with the fewest path variables.
+  const compiled = opts.routes.map(compile).sort((a, b) => a.params.length - b.params.length);
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
     const started = Date.now();
