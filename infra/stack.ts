@@ -1,4 +1,4 @@
-import { Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { authorizer, fallback, routes, streamConsumer } from '../functions/routes.js';
 import { RosterApi } from './constructs/api.js';
@@ -15,6 +15,7 @@ export class RosterStack extends Stack {
     this.data = new RosterTable(this, 'Data');
     this.api = new RosterApi(this, 'Api', { table: this.data.table, routes, authorizer, fallback });
     this.stream = new StreamConsumer(this, 'Stream', { table: this.data.table, handler: streamConsumer.handler });
+    new CfnOutput(this, 'TableName', { value: this.data.table.tableName, description: 'For infra/bootstrap.ts: creates the first organization and Owner' });
 
     // cdk-nag acknowledgements, each with its reason.
     Validations.of(this).acknowledge({

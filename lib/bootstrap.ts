@@ -2,7 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type Db, cancellationReasons, transactWrite } from './db.js';
 import type { Organization } from './model.js';
 import { keys } from './table.js';
-import { membershipItem, newUserItem, userPuts } from './users.js';
+import { membershipItem, newUserItem, userPuts } from './items.js';
 import { hashToken, newToken, now } from './util.js';
 
 export interface BootstrapResult {

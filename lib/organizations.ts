@@ -1,19 +1,15 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type Db, batchGet, cancellationReasons, transactWrite } from './db.js';
 import { ConflictError, ForbiddenError, NotFoundError } from './errors.js';
-import { type Membership, type Organization, type Principal, isActiveMembership } from './model.js';
+import { type Membership, type Organization, type Principal, type User, isActiveMembership } from './model.js';
 import { type PageRequest, type Page, queryPrefixPage } from './pagination.js';
 import { type Action, canInOrganization } from './permissions.js';
 import type { Role } from './roles.js';
-import { keys, stripKeys } from './table.js';
-import { now } from './util.js';
+import { keys } from './table.js';
+import { newToken, now } from './util.js';
+import { nextId } from './ids.js';
+import { asMembership, asOrganization, membershipItem } from './items.js';
 
-const clean = (item: Record<string, unknown>) => {
-  const { tokenHash: _t, type: _type, ...rest } = stripKeys(item);
-  return rest;
-};
-export const asMembership = (item: Record<string, unknown>) => clean(item) as unknown as Membership;
-export const asOrganization = (item: Record<string, unknown>) => clean(item) as unknown as Organization;
 
 async function getMembership(db: Db, orgId: number, userId: number): Promise<Membership | undefined> {
   const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.membership(orgId, userId), ConsistentRead: true }));
@@ -120,4 +116,31 @@ export async function assignRole(db: Db, p: Principal, orgId: number, userId: nu
   }
   // Read back the committed item so the response shows exactly what is stored.
   return (await getMembership(db, orgId, userId))!;
+}
+
+/**
+ * Create an organization whose Owner is an existing user: id allocation, then one transaction
+ * (organization item, Owner membership, the user's active organization untouched).
+ */
+export async function createOrganization(db: Db, ownerId: number, title: string): Promise<Organization> {
+  const [id, owner] = await Promise.all([
+    nextId(db, 'organization'),
+    db.doc.send(new GetCommand({ TableName: db.table, Key: keys.user(ownerId), ConsistentRead: true })),
+  ]);
+  if (!owner.Item) throw new NotFoundError('User not found.');
+  const at = now();
+  const org: Organization = {
+    id,
+    title,
+    created_at: at,
+    created_by: ownerId,
+    contact_info: owner.Item.email as string,
+    default_role: 'AN',
+    token: newToken(),
+  };
+  await transactWrite(db, [
+    { Put: { TableName: db.table, Item: { ...keys.organization(id), type: 'organization', ...org }, ConditionExpression: 'attribute_not_exists(PK)' } },
+    { Put: { TableName: db.table, Item: membershipItem(id, owner.Item as User, 'OW', 'manual', at), ConditionExpression: 'attribute_not_exists(PK)' } },
+  ]);
+  return org;
 }

@@ -2,69 +2,11 @@ import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type Db, batchGet, cancellationReasons, transactWrite } from './db.js';
 import { ConflictError, NotFoundError } from './errors.js';
 import { nextId } from './ids.js';
-import { type Membership, type Organization, type Principal, type User, memberUserOf } from './model.js';
-import { asMembership, asOrganization, authorize } from './organizations.js';
-import { keys, stripKeys } from './table.js';
+import { type NewUser, asMembership, asOrganization, asUser, membershipItem, newUserItem, userPuts } from './items.js';
+import type { Membership, Organization, Principal, User } from './model.js';
+import { authorize } from './organizations.js';
+import { keys } from './table.js';
 import { now } from './util.js';
-
-export interface NewUser {
-  email: string;
-  username?: string;
-  first_name?: string;
-  last_name?: string;
-  phone?: string;
-  allow_newsletters?: boolean | null;
-}
-
-const asUser = (item: Record<string, unknown>) => {
-  const { type: _t, ...rest } = stripKeys(item);
-  return rest as unknown as User;
-};
-
-export function newUserItem(id: number, input: NewUser, activeOrganization: number, at: string): User {
-  const email = input.email.toLowerCase();
-  return {
-    id,
-    email,
-    username: input.username ?? email,
-    first_name: input.first_name ?? '',
-    last_name: input.last_name ?? '',
-    phone: input.phone ?? '',
-    allow_newsletters: input.allow_newsletters ?? null,
-    date_joined: at,
-    last_activity: at,
-    active_organization: activeOrganization,
-  };
-}
-
-/** The writes that create a user: the email claim (unique, lower-case) and the user item. */
-export function userPuts(table: string, user: User) {
-  return [
-    {
-      Put: {
-        TableName: table,
-        Item: { ...keys.email(user.email), type: 'email', userId: user.id },
-        ConditionExpression: 'attribute_not_exists(PK)',
-      },
-    },
-    { Put: { TableName: table, Item: { ...keys.user(user.id), type: 'user', ...user }, ConditionExpression: 'attribute_not_exists(PK)' } },
-  ];
-}
-
-export function membershipItem(orgId: number, user: User, role: Membership['role'], source: Membership['role_source'], at: string) {
-  const m: Membership = {
-    organization: orgId,
-    user_id: user.id,
-    role,
-    role_source: source,
-    user_type: 'standard',
-    created_at: at,
-    updated_at: at,
-    deleted_at: null,
-    user: memberUserOf(user),
-  };
-  return { ...keys.membership(orgId, user.id), ...keys.membershipByUser(user.id, orgId), type: 'membership', ...m };
-}
 
 /**
  * Create a user and their membership in the caller's organization with its default role.

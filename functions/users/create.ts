@@ -11,7 +11,7 @@ const body = z.object({
   last_name: text.optional(),
   phone: text.optional(),
   allow_newsletters: z.boolean().nullable().optional(),
-  password: z.undefined({ error: 'Password sign-in is not available yet; create the user without a password.' }),
+  password: z.undefined({ error: 'Password sign-in is not available yet; create the user without a password.' }).optional(),
 });
 
 export const handler = api({ body }, async ({ principal, body, db }) => {

@@ -88,6 +88,10 @@ export function createGateway(opts: GatewayOptions): Server {
 
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+    // Headers API Gateway adds to every request.
+    headers['x-forwarded-for'] = req.socket.remoteAddress ?? '127.0.0.1';
+    headers['x-forwarded-port'] = String(req.socket.localPort ?? '');
+    headers['x-forwarded-proto'] = 'http';
     const query: Record<string, string> = {};
     for (const [k, v] of url.searchParams) query[k] = k in query ? `${query[k]},${v}` : v;
 

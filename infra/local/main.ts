@@ -2,6 +2,8 @@ import { resolve } from 'node:path';
 import { StartupError } from './dynamodb.js';
 import { startRoster } from './runtime.js';
 
+// Node 20 is this project's development runtime by choice (Lambda runs 22); the SDK's notice about it is noise here.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 const env = process.env;
 const port = Number(env.PORT ?? 8080);
 

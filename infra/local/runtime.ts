@@ -32,7 +32,10 @@ export interface Roster {
 }
 
 /** Lambda handlers are loaded as modules from functions/, the same files CDK bundles. */
-const load = async (module: string) => (await import(`../../functions/${module}.ts`)).handler;
+const load = async (module: string) => {
+  const url = new URL(`../../functions/${module}.ts`, import.meta.url).href;
+  return (await import(/* @vite-ignore */ url)).handler;
+};
 
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
