@@ -1,0 +1,80 @@
+/**
+ * Benchmark: latency and DynamoDB round trips per request for every route, through the local
+ * runtime over HTTP (authorizer + handler + DynamoDB Local). Not a test: it prints figures.
+ *
+ *   npm run bench            (N=300 requests per route by default; BENCH_N to change)
+ */
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startDynamoDbLocal } from '../../infra/local/dynamodb.js';
+import { startRoster } from '../../infra/local/runtime.js';
+import { createDb } from '../../lib/db.js';
+import { newUserItem, membershipItem, userPuts } from '../../lib/items.js';
+import { transactWrite } from '../../lib/db.js';
+import { nextId } from '../../lib/ids.js';
+import { now } from '../../lib/util.js';
+
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+const N = Number(process.env.BENCH_N ?? 300);
+const MEMBERS = 1000;
+
+const dynamo = await startDynamoDbLocal();
+const lines: string[] = [];
+const roster = await startRoster({
+  port: 0,
+  dataDir: mkdtempSync(join(tmpdir(), 'roster-bench-')),
+  tableName: 'bench',
+  dynamodbEndpoint: dynamo.endpoint,
+  bootstrapEmail: 'owner@example.com',
+  bootstrapToken: 'bench',
+  log: (l) => lines.push(l),
+});
+const db = createDb('bench', dynamo.endpoint);
+for (let i = 0; i < MEMBERS; i += 50) {
+  await Promise.all(
+    Array.from({ length: 50 }, async () => {
+      const id = await nextId(db, 'user');
+      const user = newUserItem(id, { email: `m${id}@example.com` }, 1, now());
+      await transactWrite(db, [...userPuts(db.table, user), { Put: { TableName: db.table, Item: membershipItem(1, user, 'AN', 'manual', now()) } }]);
+    }),
+  );
+}
+
+const headers = { authorization: 'Token bench', 'content-type': 'application/json' };
+let n = 0;
+const cases: [string, string, string, () => unknown][] = [
+  ['GET whoami', 'GET', '/api/current-user/whoami', () => undefined],
+  ['GET organizations', 'GET', '/api/organizations/', () => undefined],
+  ['GET organization', 'GET', '/api/organizations/1', () => undefined],
+  ['GET memberships (page 1, 100)', 'GET', '/api/organizations/1/memberships?page_size=100', () => undefined],
+  ['GET memberships (page 5, no cursor)', 'GET', '/api/organizations/1/memberships?page=5&page_size=100', () => undefined],
+  ['PATCH memberships', 'PATCH', '/api/organizations/1/memberships', () => ({ user_id: 2 + (n % 50), role: n++ % 2 ? 'RE' : 'AN' })],
+  ['POST users', 'POST', '/api/users/', () => ({ email: `bench${n++}@example.com` })],
+  ['401 (no token)', 'GET', '/api/current-user/whoami', () => undefined],
+];
+
+const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+console.log(`${N} sequential requests per route, ${MEMBERS + 1} members, DynamoDB Local on this machine\n`);
+console.log('route                                  p50 ms  p95 ms  DynamoDB round trips');
+for (const [name, method, path, body] of cases) {
+  const times: number[] = [];
+  const trips = new Set<number>();
+  for (let i = 0; i < N; i++) {
+    const b = body();
+    const started = performance.now();
+    const res = await fetch(`${roster.url}${path}`, {
+      method,
+      headers: name.startsWith('401') ? {} : headers,
+      body: b ? JSON.stringify(b) : undefined,
+    });
+    await res.text();
+    times.push(performance.now() - started);
+    trips.add(Number(/db=(\d+)$/.exec(lines.at(-1)!)![1]));
+    if (res.status >= 500) throw new Error(`${name}: ${res.status}`);
+  }
+  console.log(`${name.padEnd(38)} ${pct(times, 50).toFixed(1).padStart(6)}  ${pct(times, 95).toFixed(1).padStart(6)}  ${[...trips].sort().join('/')}`);
+}
+await roster.stop();
+await dynamo.stop();

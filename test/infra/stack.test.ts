@@ -1,0 +1,112 @@
+import { App, type CfnElement, Validations } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { gatewayPath, routes } from '../../functions/routes.js';
+import { TABLE_ACTIONS } from '../../infra/constructs/roster-function.js';
+import { RosterStack } from '../../infra/stack.js';
+import { TABLE } from '../../lib/table.js';
+
+let template: Template;
+let stack: RosterStack;
+
+/** Bundling is skipped here (`npm run synth` bundles for real); the template is otherwise the deployed one. */
+const newApp = () => new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+
+beforeAll(() => {
+  stack = new RosterStack(newApp(), 'Roster');
+  template = Template.fromStack(stack);
+});
+
+const resources = (type: string) => Object.entries(template.findResources(type));
+
+describe('Roster stack', () => {
+  it('builds the table from the shared schema: keys, index, stream, TTL, PITR, deletion protection', () => {
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      KeySchema: [
+        { AttributeName: 'PK', KeyType: 'HASH' },
+        { AttributeName: 'SK', KeyType: 'RANGE' },
+      ],
+      BillingMode: 'PAY_PER_REQUEST',
+      StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' },
+      TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+      GlobalSecondaryIndexes: TABLE.indexes.map((i) => Match.objectLike({ IndexName: i.name })),
+    });
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
+  });
+
+  it('declares every route of the route table, and a $default route, each behind the Lambda authorizer', () => {
+    const declared = resources('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
+    expect(declared.map((r) => r.RouteKey).sort()).toEqual(['$default', ...routes.map((r) => `${r.method} ${gatewayPath(r.path)}`)].sort());
+    const [authorizerId] = Object.keys(template.findResources('AWS::ApiGatewayV2::Authorizer'));
+    for (const r of declared) {
+      expect(r.AuthorizationType).toBe('CUSTOM');
+      expect(r.AuthorizerId).toEqual({ Ref: authorizerId });
+    }
+    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'REQUEST',
+      AuthorizerPayloadFormatVersion: '2.0',
+      EnableSimpleResponses: true,
+      AuthorizerResultTtlInSeconds: 0,
+    });
+  });
+
+  it('runs every function on Node.js 22, arm64, with source maps and a log group with retention', () => {
+    const fns = resources('AWS::Lambda::Function');
+    expect(fns).toHaveLength(routes.length + 3);
+    for (const [, fn] of fns) {
+      expect(fn.Properties.Runtime).toBe('nodejs22.x');
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+      expect(fn.Properties.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+      expect(fn.Properties.LoggingConfig.LogGroup).toBeDefined();
+    }
+    for (const [, lg] of resources('AWS::Logs::LogGroup')) expect(lg.Properties.RetentionInDays).toBeGreaterThan(0);
+  });
+
+  it('grants each route exactly its table actions, never Scan, bound to the table and its index', () => {
+    for (const route of routes) {
+      const fn = stack.api.functions[`${route.method} ${route.path}`]!;
+      const doc = template.toJSON().Resources[stack.getLogicalId(fn.role.node.findChild('DefaultPolicy').node.defaultChild as CfnElement)];
+      const statements = doc.Properties.PolicyDocument.Statement as { Action: string[] | string; Resource: unknown }[];
+      const dynamo = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
+      expect(dynamo).toHaveLength(1);
+      expect([dynamo[0]!.Action].flat().sort()).toEqual([...TABLE_ACTIONS[route.table]].sort());
+      expect(JSON.stringify(dynamo[0]!.Resource)).toContain('/index/GSI1');
+      expect(JSON.stringify(statements)).not.toContain('dynamodb:Scan');
+      const env = template.toJSON().Resources[stack.getLogicalId(fn.fn.node.defaultChild as CfnElement)].Properties.Environment.Variables;
+      expect(env.TABLE_NAME).toBeDefined();
+    }
+  });
+
+  it('wires the stream consumer with bounded retries, bisect, max age, partial batch responses and an SQS on-failure destination', () => {
+    template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      StartingPosition: 'TRIM_HORIZON',
+      MaximumRetryAttempts: 3,
+      BisectBatchOnFunctionError: true,
+      MaximumRecordAgeInSeconds: 86400,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      DestinationConfig: { OnFailure: { Destination: Match.anyValue() } },
+    });
+    template.hasResourceProperties('AWS::SQS::Queue', { SqsManagedSseEnabled: true });
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0 });
+  });
+
+  it('passes cdk-nag AwsSolutions with no unacknowledged finding, and every acknowledgement gives a reason', () => {
+    const app = newApp();
+    const checked = new RosterStack(app, 'Roster');
+    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+    expect(() => app.synth()).not.toThrow();
+    const acks = checked.node
+      .findAll()
+      .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
+      .flatMap((m) => Object.entries(m.data as Record<string, string>));
+    expect(acks.map(([id]) => id).sort()).toEqual([
+      'Annotation::AwsSolutions-IAM5[Resource::*]',
+      'Annotation::AwsSolutions-L1',
+      'Annotation::AwsSolutions-SQS3',
+    ]);
+    for (const [, reason] of acks) expect(reason.length).toBeGreaterThan(40);
+  });
+});

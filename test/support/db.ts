@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { inject } from 'vitest';
+import { ensureTable, localClient } from '../../infra/local/dynamodb.js';
+import { bootstrap } from '../../lib/bootstrap.js';
+import { type Db, createDb } from '../../lib/db.js';
+import { createOrganization } from '../../lib/organizations.js';
+import { newUserItem, membershipItem, userPuts } from '../../lib/items.js';
+import { transactWrite } from '../../lib/db.js';
+import { nextId } from '../../lib/ids.js';
+import type { Role } from '../../lib/roles.js';
+import { keys } from '../../lib/table.js';
+import { resetLegacyToken } from '../../lib/tokens.js';
+import { now } from '../../lib/util.js';
+
+export const endpoint = () => inject('dynamodbEndpoint');
+
+/** A new, empty table (from the shared schema) in the run's DynamoDB Local. */
+export async function freshTable(prefix = 't'): Promise<Db & { streamArn: string }> {
+  const name = `${prefix}-${randomUUID().slice(0, 8)}`;
+  const client = localClient(endpoint());
+  const streamArn = await ensureTable(client, name);
+  client.destroy();
+  return { ...createDb(name, endpoint()), streamArn };
+}
+
+export interface Member {
+  userId: number;
+  email: string;
+  token: string;
+}
+
+/** Bootstrap organization 1 with its Owner, the way the local runtime does on first start. */
+export async function bootstrapOrg(db: Db, token = 'owner-token'): Promise<Member> {
+  await bootstrap(db, { email: 'owner@example.com', token });
+  return { userId: 1, email: 'owner@example.com', token };
+}
+
+/** A user with a membership of `role` in `orgId` and a legacy token (seeded directly, not through the API). */
+export async function addMember(db: Db, orgId: number, role: Role, email?: string): Promise<Member> {
+  const id = await nextId(db, 'user');
+  const at = now();
+  const user = newUserItem(id, { email: email ?? `user${id}@example.com` }, orgId, at);
+  await transactWrite(db, [...userPuts(db.table, user), { Put: { TableName: db.table, Item: membershipItem(orgId, user, role, 'manual', at) } }]);
+  const token = await resetLegacyToken(db, orgId, id);
+  return { userId: id, email: user.email, token };
+}
+
+/** A second organization owned by a new user. */
+export async function otherOrg(db: Db, title = 'Other'): Promise<{ orgId: number; owner: Member }> {
+  const id = await nextId(db, 'user');
+  const at = now();
+  const user = newUserItem(id, { email: `owner${id}@other.example.com` }, null, at);
+  await transactWrite(db, userPuts(db.table, user));
+  const org = await createOrganization(db, id, title);
+  const token = await resetLegacyToken(db, org.id, id);
+  return { orgId: org.id, owner: { userId: id, email: user.email, token } };
+}
+
+/** Mark a membership soft-deleted (what DELETE …/memberships/{id} will do). */
+export async function softDelete(db: Db, orgId: number, userId: number): Promise<void> {
+  await db.doc.send(
+    new UpdateCommand({ TableName: db.table, Key: keys.membership(orgId, userId), UpdateExpression: 'SET deleted_at = :at', ExpressionAttributeValues: { ':at': now() } }),
+  );
+}
