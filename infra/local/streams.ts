@@ -57,9 +57,9 @@ function toLambdaRecord(r: _Record, streamArn: string): DynamoDBRecord {
 
 /**
  * Reads the table's stream shard by shard and invokes the stream handler with batches of real
- * records, as a Lambda event source mapping does: partial batch failures are retried from the first
- * failed record, up to `retryAttempts`; then the failed records are written to the failure folder and
- * the shard moves on.
+ * records, as a Lambda event source mapping with ReportBatchItemFailures and bisect-on-error does:
+ * partial failures are retried from the first failed record; a record that keeps failing is written
+ * to the failure folder and the records after it are still delivered.
  */
 export function startStreamPoller(opts: PollerOptions) {
   const client = new DynamoDBStreamsClient({
@@ -96,9 +96,15 @@ export function startStreamPoller(opts: PollerOptions) {
     return shards;
   }
 
+  /**
+   * Deliver a batch until every record is processed: a partial failure is retried from the first
+   * failed record; once that record has failed `retryAttempts` more times it alone goes to the
+   * failure folder (what bisect-on-error converges to) and the records after it carry on.
+   */
   async function deliver(records: DynamoDBRecord[]): Promise<void> {
     let pending = records;
-    for (let attempt = 0; pending.length; attempt++) {
+    let attempts = 0;
+    while (pending.length) {
       const handler = await opts.handler();
       let failedFrom: number;
       try {
@@ -110,14 +116,17 @@ export function startStreamPoller(opts: PollerOptions) {
         failedFrom = 0;
       }
       if (failedFrom < 0) return;
+      if (failedFrom > 0) attempts = 0;
       pending = pending.slice(failedFrom);
-      if (attempt >= retryAttempts) {
+      if (++attempts > retryAttempts) {
+        const poison = pending[0]!;
         if (opts.failureDir) {
           mkdirSync(opts.failureDir, { recursive: true });
-          writeFileSync(join(opts.failureDir, `${Date.now()}-${pending[0]!.dynamodb!.SequenceNumber}.json`), JSON.stringify(pending));
+          writeFileSync(join(opts.failureDir, `${Date.now()}-${poison.dynamodb!.SequenceNumber}.json`), JSON.stringify([poison]));
         }
-        log(`stream: ${pending.length} record(s) sent to the failure destination after ${retryAttempts} retries`);
-        return;
+        log(`stream: record ${poison.dynamodb!.SequenceNumber} sent to the failure destination after ${retryAttempts} retries`);
+        pending = pending.slice(1);
+        attempts = 0;
       }
     }
   }
