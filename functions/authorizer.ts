@@ -1,21 +1,33 @@
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
-import { type AuthContext, authenticate } from '../lib/auth.js';
+import { verifyAccessToken } from '../lib/access-tokens.js';
+import { type AuthContext, type Verifiers, authenticate } from '../lib/auth.js';
+import { cognitoConfigFromEnv, cognitoVerifier } from '../lib/cognito.js';
 import { db } from '../lib/db.js';
 import { AuthenticationError } from '../lib/errors.js';
+import { signingKey } from '../lib/keys.js';
 import { logger } from './http.js';
+
+let verifiers: Verifiers | undefined;
+const verifiersOf = (): Verifiers => {
+  if (verifiers) return verifiers;
+  const cognito = cognitoConfigFromEnv();
+  verifiers = { access: async (jwt) => verifyAccessToken(await signingKey(), jwt), cognito: cognito && cognitoVerifier(cognito) };
+  return verifiers;
+};
 
 /**
  * HTTP API Lambda authorizer (simple responses, no result cache: membership is read fresh on every
  * request). HTTP APIs cannot shape an authorizer's refusal, so a refusal is passed on as context and
- * the route's handler answers it with LSE's `401 {"detail": …}`; a verified caller passes its ids.
+ * the route's handler answers it with LSE's `401 {"detail": …}` (routes that take no credential,
+ * such as the token refresh, ignore it); a verified caller passes its ids, role and overrides.
  */
 export async function handler(event: APIGatewayRequestAuthorizerEventV2): Promise<APIGatewaySimpleAuthorizerWithContextResult<AuthContext>> {
   try {
-    const p = await authenticate(db(), event.headers?.authorization);
-    return { isAuthorized: true, context: { userId: p.userId, orgId: p.orgId, role: p.role, via: p.via } };
+    const p = await authenticate(db(), event.headers?.authorization, verifiersOf());
+    return { isAuthorized: true, context: { userId: p.userId, orgId: p.orgId, role: p.role, via: p.via, overrides: JSON.stringify(p.overrides) } };
   } catch (err) {
     if (!(err instanceof AuthenticationError)) throw err;
-    logger.info('authentication refused', { reason: err.detail, path: event.rawPath });
+    if (event.headers?.authorization) logger.info('authentication refused', { reason: err.detail, path: event.rawPath });
     return { isAuthorized: true, context: { error: err.detail } };
   }
 }

@@ -16,8 +16,8 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../lib/errors.js';
-import type { Principal } from '../lib/model.js';
-import { isRole } from '../lib/roles.js';
+import { type Principal, VIAS, type Via } from '../lib/model.js';
+import { ROLES, isRole } from '../lib/roles.js';
 
 export type ApiEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthContext>;
 export type ApiResult = APIGatewayProxyStructuredResultV2;
@@ -31,10 +31,18 @@ export interface Spec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
   params?: P;
   query?: Q;
   body?: B;
+  /**
+   * 'required' (default): a verified caller or LSE's 401. 'optional': `caller` when a valid
+   * credential came, none otherwise (a wrong one is still 401). 'none': credentials are ignored.
+   */
+  auth?: 'required' | 'optional' | 'none';
 }
 
 export interface Input<P, Q, B> {
+  /** The verified caller (routes with auth 'required'). */
   principal: Principal;
+  /** The caller when one authenticated (routes with auth 'optional'). */
+  caller?: Principal;
   params: P;
   query: Q;
   body: B;
@@ -52,12 +60,13 @@ const fieldErrors = (error: z.ZodError): FieldErrors => {
 };
 
 /** The principal the authorizer resolved, or LSE's 401 (HTTP APIs cannot shape an authorizer's refusal). */
-function principalOf(event: ApiEvent): Principal {
+function principalOf(event: ApiEvent, mode: 'required' | 'optional'): Principal | undefined {
   const ctx = event.requestContext.authorizer?.lambda;
   if (!ctx) throw new AuthenticationError();
+  if (mode === 'optional' && !event.headers.authorization) return undefined;
   if ('error' in ctx) throw new AuthenticationError(ctx.error);
-  if (!isRole(ctx.role) || ctx.via !== 'token') throw new AuthenticationError();
-  return { userId: Number(ctx.userId), orgId: Number(ctx.orgId), role: ctx.role, via: ctx.via };
+  if (!isRole(ctx.role) || !(VIAS as readonly string[]).includes(ctx.via)) throw new AuthenticationError();
+  return { userId: Number(ctx.userId), orgId: Number(ctx.orgId), role: ctx.role, via: ctx.via as Via, overrides: JSON.parse(ctx.overrides || '{}') };
 }
 
 const bodyLimit = (): MiddlewareObj<ApiEvent, ApiResult> => ({
@@ -72,14 +81,15 @@ function validation<P, Q, B>(spec: Spec<z.ZodType<P>, z.ZodType<Q>, z.ZodType<B>
   return {
     before: (request) => {
       const { event } = request;
-      const principal = principalOf(event);
+      const mode = spec.auth ?? 'required';
+      const caller = mode === 'none' ? undefined : principalOf(event, mode);
       const params = (spec.params ?? z.object({})).safeParse(event.pathParameters ?? {});
       if (!params.success) throw new NotFoundError();
       const query = (spec.query ?? z.object({})).safeParse(event.queryStringParameters ?? {});
       if (!query.success) throw new ValidationError('Validation error', fieldErrors(query.error));
       const body = (spec.body ?? z.unknown()).safeParse(event.body);
       if (!body.success) throw new ValidationError('Validation error', fieldErrors(body.error));
-      request.context.input = { principal, params: params.data as P, query: query.data as Q, body: body.data as B, event, db: db() };
+      request.context.input = { principal: caller as Principal, caller, params: params.data as P, query: query.data as Q, body: body.data as B, event, db: db() };
     },
   };
 }
@@ -138,6 +148,10 @@ export const pageQuery = z.object({
   cursor: z.string().max(2048).optional(),
 });
 
+/** The public base URL: ROSTER_PUBLIC_URL when set (the app in front of Roster), else this API's own. */
+export const origin = (event: ApiEvent) =>
+  process.env.ROSTER_PUBLIC_URL ?? `${event.headers['x-forwarded-proto'] ?? 'https'}://${event.requestContext.domainName}`;
+
 /** An absolute link to this path with the given query (LSE's `next`/`previous`). */
 export function link(event: ApiEvent, query: Record<string, string | number | undefined>): string {
   const qs = new URLSearchParams();
@@ -145,3 +159,8 @@ export function link(event: ApiEvent, query: Record<string, string | number | un
   const proto = event.headers['x-forwarded-proto'] ?? 'https';
   return `${proto}://${event.requestContext.domainName}${event.rawPath}?${qs}`;
 }
+
+export const noContent = (): ApiResult => ({ statusCode: 204 });
+
+/** Organization role codes, as LSE's request bodies take them. */
+export const roleField = z.enum(ROLES);

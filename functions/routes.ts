@@ -4,24 +4,77 @@
  */
 export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
+/**
+ * What a function needs besides the table; each need brings its environment and its grant together:
+ * 'directory' (Cognito admin calls), 'mailer' (Cognito invitation), 'signingKey' (the access-token
+ * key), 'userPool' (the pool and client ids, to verify Cognito tokens).
+ */
+export type Need = 'directory' | 'mailer' | 'signingKey' | 'userPool';
+
 export interface Route {
   method: Method;
   /** API Gateway route path, LSE's spelling (including its trailing slashes). */
   path: string;
-  /** Handler module under functions/, without extension; it exports `handler`. */
+  /** Handler under functions/: `module` (export `handler`) or `module#export`. */
   handler: string;
   /** The table access the handler needs: its function gets exactly this grant. */
   table: 'read' | 'readwrite';
+  needs?: Need[];
 }
 
+const r = (method: Method, path: string, handler: string, table: Route['table'], needs?: Need[]): Route => ({ method, path, handler, table, needs });
+
 export const routes: readonly Route[] = [
-  { method: 'GET', path: '/api/current-user/whoami', handler: 'current-user/whoami', table: 'read' },
-  { method: 'GET', path: '/api/organizations/', handler: 'organizations/list', table: 'read' },
-  { method: 'GET', path: '/api/organizations/{id}', handler: 'organizations/get', table: 'read' },
-  { method: 'GET', path: '/api/organizations/{id}/memberships', handler: 'organizations/memberships-list', table: 'read' },
-  { method: 'PATCH', path: '/api/organizations/{id}/memberships', handler: 'organizations/memberships-patch', table: 'readwrite' },
-  { method: 'POST', path: '/api/users/', handler: 'users/create', table: 'readwrite' },
+  // users
+  r('GET', '/api/users/', 'users/list', 'read'),
+  r('POST', '/api/users/', 'users/create', 'readwrite', ['directory']),
+  r('GET', '/api/users/{id}/', 'users/get', 'read'),
+  r('PATCH', '/api/users/{id}/', 'users/update', 'readwrite', ['directory']),
+  r('DELETE', '/api/users/{id}/', 'users/delete', 'readwrite', ['directory']),
+  r('GET', '/api/current-user', 'current-user/get', 'read'),
+  r('PATCH', '/api/current-user', 'current-user/update', 'readwrite', ['directory']),
+  r('GET', '/api/current-user/whoami', 'current-user/whoami', 'read'),
+  r('GET', '/api/current-user/token', 'current-user/token', 'readwrite'),
+  r('POST', '/api/current-user/reset-token/', 'current-user/reset-token', 'readwrite'),
+  // organizations and memberships
+  r('GET', '/api/organizations/', 'organizations/list', 'read'),
+  r('POST', '/api/organizations/', 'organizations/create', 'readwrite'),
+  r('GET', '/api/organizations/{id}', 'organizations/get', 'read'),
+  r('PATCH', '/api/organizations/{id}', 'organizations/update', 'readwrite'),
+  r('PATCH', '/api/organizations/{id}/set-default-role', 'organizations/set-default-role', 'readwrite'),
+  r('GET', '/api/organizations/{id}/memberships', 'organizations/memberships-list', 'read'),
+  r('PATCH', '/api/organizations/{id}/memberships', 'organizations/memberships-patch', 'readwrite', ['directory']),
+  r('GET', '/api/organizations/{id}/memberships/{user_pk}/', 'organizations/member-get', 'read'),
+  r('DELETE', '/api/organizations/{id}/memberships/{user_pk}/', 'organizations/member-delete', 'readwrite', ['directory']),
+  r('POST', '/api/organizations/{id}/transfer-ownership', 'organizations/transfer-ownership', 'readwrite'),
+  r('GET', '/api/organizations/{id}/permissions', 'organizations/permissions#list', 'read'),
+  r('POST', '/api/organizations/{id}/permissions', 'organizations/permissions#create', 'readwrite'),
+  r('GET', '/api/organizations/{id}/permissions/options', 'organizations/permissions#options', 'read'),
+  r('GET', '/api/organizations/{id}/permissions/{permission_key}', 'organizations/permissions#get', 'read'),
+  r('PUT', '/api/organizations/{id}/permissions/{permission_key}', 'organizations/permissions#update', 'readwrite'),
+  r('PATCH', '/api/organizations/{id}/permissions/{permission_key}', 'organizations/permissions#update', 'readwrite'),
+  r('DELETE', '/api/organizations/{id}/permissions/{permission_key}', 'organizations/permissions#reset', 'readwrite'),
+  // invites
+  r('GET', '/api/invite', 'invite/index#get', 'read'),
+  r('POST', '/api/invite/reset-token', 'invite/index#reset', 'readwrite'),
+  r('POST', '/api/invite/send-email', 'invite/index#send', 'readwrite', ['mailer']),
+  r('POST', '/api/invite/revoke', 'invite/index#revoke', 'readwrite'),
+  r('POST', '/api/invite/signup', 'invite/index#signup', 'readwrite', ['directory']),
+  // tokens
+  r('GET', '/api/token/', 'token/index#list', 'read'),
+  r('POST', '/api/token/', 'token/index#create', 'readwrite'),
+  r('POST', '/api/token/refresh/', 'token/index#refresh', 'read', ['signingKey']),
+  r('POST', '/api/token/rotate/', 'token/index#rotate', 'readwrite'),
+  r('POST', '/api/token/blacklist/', 'token/index#blacklist', 'readwrite'),
+  r('GET', '/api/jwt/settings', 'jwt/settings#get', 'read'),
+  r('POST', '/api/jwt/settings', 'jwt/settings#set', 'readwrite'),
 ];
+
+/** A handler reference's module and export. */
+export function handlerRef(handler: string): { module: string; export: string } {
+  const [module, name] = handler.split('#') as [string, string | undefined];
+  return { module, export: name ?? 'handler' };
+}
 
 /**
  * The path API Gateway is given: HTTP API routes cannot end in "/", and API Gateway matches a
@@ -42,7 +95,7 @@ export function routePattern(path: string): { re: RegExp; params: string[] } {
 }
 
 /** The Lambda authorizer in front of every route. */
-export const authorizer = { handler: 'authorizer', table: 'read' } as const;
+export const authorizer = { handler: 'authorizer', table: 'read', needs: ['signingKey', 'userPool'] as Need[] } as const;
 
 /** API Gateway's `$default` route: requests that match no route. */
 export const fallback = { handler: 'not-found', table: 'none' } as const;

@@ -1,7 +1,7 @@
 /** LSE's response shapes (serializers) for Roster's records. */
 import type { Membership, Organization, User } from '../lib/model.js';
-import { type Action, canInOrganization, permissionsOf } from '../lib/permissions.js';
-import type { Role } from '../lib/roles.js';
+import type { Standing } from '../lib/organizations.js';
+import { canInOrganization, permissionsOf } from '../lib/permissions.js';
 
 const initials = (u: Pick<User, 'first_name' | 'last_name' | 'email'>) =>
   (u.first_name && u.last_name ? u.first_name[0]! + u.last_name[0]! : u.email.slice(0, 2)).toLowerCase();
@@ -40,13 +40,13 @@ export function userShape(u: User, memberships: Membership[]) {
 }
 
 /** WhoAmIUser: the user plus the permissions of their role in the active organization. */
-export function whoamiShape(u: User, memberships: Membership[], role: Role, org: Organization | undefined) {
+export function whoamiShape(u: User, memberships: Membership[], standing: Standing, org: Organization | undefined) {
   const base = userShape(u, memberships);
   return {
     ...base,
     active_organization_meta: org ? { title: org.title, email: org.contact_info ?? '' } : {},
     lse_fields: { ...base.lse_fields, active_organization_external_id: null },
-    permissions: permissionsOf(role),
+    permissions: permissionsOf(standing.role, standing.overrides),
     social_accounts: [],
   };
 }
@@ -55,15 +55,14 @@ export function whoamiShape(u: User, memberships: Membership[], role: Role, org:
 export const organizationIdShape = (o: Organization) => ({ id: o.id, title: o.title, contact_info: o.contact_info, created_at: o.created_at });
 
 /** LseOrganization. The invite token is shown only to those who may invite. */
-export function organizationShape(o: Organization, callerRole: Role) {
-  const invite: Action = 'organization.invite';
+export function organizationShape(o: Organization, caller: Standing) {
   return {
     id: o.id,
     title: o.title,
     created_at: o.created_at,
     contact_info: o.contact_info,
     default_role: o.default_role,
-    token: canInOrganization(callerRole, invite) ? o.token : '',
+    token: canInOrganization(caller.role, 'organization.invite', caller.overrides) ? o.token : '',
     billing: {
       manual_role_management: false,
       manual_workspace_management: false,
@@ -107,3 +106,20 @@ export function memberShape(m: Membership) {
     },
   };
 }
+
+/** OrganizationMember (one member's details). Roster keeps no annotations or projects yet: counts are 0, lists empty. */
+export const memberDetailShape = (m: Membership) => ({
+  user: m.user_id,
+  organization: m.organization,
+  created_at: m.created_at,
+  annotations_count: 0,
+  contributed_projects_count: 0,
+  contributed_to_projects: [],
+  created_projects: [],
+  role: m.role,
+  role_source: m.role_source,
+  deleted_at: m.deleted_at,
+});
+
+/** DefaultRole (set-default-role's answer). */
+export const defaultRoleShape = (o: Organization) => ({ organization: o.id, default_role: o.default_role, external_id: null });

@@ -3,17 +3,26 @@ import type { Construct } from 'constructs';
 import { authorizer, fallback, routes, streamConsumer } from '../functions/routes.js';
 import { RosterApi } from './constructs/api.js';
 import { RosterTable } from './constructs/data.js';
+import { RosterIdentity } from './constructs/identity.js';
+import { RosterFunction } from './constructs/roster-function.js';
+import { UserPoolOperation } from 'aws-cdk-lib/aws-cognito';
 import { StreamConsumer } from './constructs/stream.js';
 
 export class RosterStack extends Stack {
   readonly data: RosterTable;
+  readonly identity: RosterIdentity;
   readonly api: RosterApi;
   readonly stream: StreamConsumer;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
     this.data = new RosterTable(this, 'Data');
-    this.api = new RosterApi(this, 'Api', { table: this.data.table, routes, authorizer, fallback });
+    this.identity = new RosterIdentity(this, 'Identity');
+    this.api = new RosterApi(this, 'Api', { table: this.data.table, routes, authorizer, fallback, identity: this.identity });
+    const customMessage = new RosterFunction(this, 'InviteMessage', { handler: 'cognito/custom-message', table: this.data.table, access: 'none' });
+    this.identity.userPool.addTrigger(UserPoolOperation.CUSTOM_MESSAGE, customMessage.fn);
+    new CfnOutput(this, 'UserPoolId', { value: this.identity.userPool.userPoolId });
+    new CfnOutput(this, 'UserPoolClientId', { value: this.identity.client.userPoolClientId, description: 'App client for InitiateAuth (USER_PASSWORD_AUTH)' });
     this.stream = new StreamConsumer(this, 'Stream', { table: this.data.table, handler: streamConsumer.handler });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName, description: 'For infra/bootstrap.ts: creates the first organization and Owner' });
 
@@ -25,6 +34,18 @@ export class RosterStack extends Stack {
     Validations.of(this.stream.failures).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is itself the on-failure destination of the stream consumer; a queue behind it would only move the problem.',
+    });
+    Validations.of(this.identity.userPool).acknowledge({
+      id: 'AwsSolutions-COG2',
+      reason: 'MFA is optional (TOTP): service accounts sign in with passwords from automation, and people from SAML IdPs get MFA from their IdP.',
+    });
+    Validations.of(this.identity.userPool).acknowledge({
+      id: 'AwsSolutions-COG8',
+      reason: 'The Plus plan (threat protection) is a per-user cost the operator chooses; Roster refuses deactivated members on every request whatever Cognito says.',
+    });
+    Validations.of(this.identity.signingSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'The key signs 5-minute access tokens; Roster verifies with one key, so it is rotated by updating the secret (tokens issued before expire early), not by a rotation schedule yet.',
     });
     Validations.of(this.stream.function.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

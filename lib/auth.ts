@@ -1,35 +1,85 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { Db } from './db.js';
+import { type AccessClaims, ISSUER, unverifiedIssuer } from './access-tokens.js';
+import { type Db, batchGet } from './db.js';
 import { AuthenticationError } from './errors.js';
-import { type Membership, type Principal, isActiveMembership } from './model.js';
+import { asOrganization } from './items.js';
+import { type Membership, type Principal, type Via, isActiveMembership } from './model.js';
+import { tokenPolicyOf } from './settings.js';
 import { keys } from './table.js';
 import { hashToken } from './util.js';
 
 /** What the authorizer hands to handlers (API Gateway authorizer context values are flat scalars). */
-export type AuthContext = { userId: number; orgId: number; role: string; via: string } | { error: string };
+export type AuthContext = { userId: number; orgId: number; role: string; via: string; overrides: string } | { error: string };
 
-const TOKEN_PREFIX = /^Token\s+(\S+)\s*$/i;
+export interface Verifiers {
+  /** Verifies Roster's own access tokens (from personal access tokens). */
+  access: (jwt: string) => Promise<AccessClaims>;
+  /** Verifies Cognito access tokens; absent when no user pool is configured. */
+  cognito?: (jwt: string) => Promise<{ username: string }>;
+}
+
+const SCHEME = /^(Token|Bearer)\s+(\S+)\s*$/i;
+export const INACTIVE = 'User inactive or deleted.';
 
 /**
- * Resolve a request's Authorization header to a principal, reading the credential and the
- * membership fresh (strongly consistent) on every request: a deactivated or deleted member is
- * refused on their very next call. Two round trips.
+ * Resolve a request's Authorization header to a principal. The credential and the membership are
+ * read fresh (strongly consistent) on every request, with the organization's token policy and
+ * permission overrides in the same BatchGet: a deactivated member, a revoked token, or a token kind
+ * switched off is refused on the very next request.
+ *
+ * Round trips: legacy token 2 (token, then membership+organization); Roster access token 1
+ * (membership+organization+personal access token); Cognito 2 (email claim, then
+ * membership+organization).
  */
-export async function authenticate(db: Db, authorization: string | undefined): Promise<Principal> {
+export async function authenticate(db: Db, authorization: string | undefined, verify: Verifiers): Promise<Principal> {
   if (!authorization) throw new AuthenticationError();
-  const match = TOKEN_PREFIX.exec(authorization);
-  if (!match) throw new AuthenticationError('Invalid authorization header; use "Token <key>".');
-  const token = await db.doc.send(
-    new GetCommand({ TableName: db.table, Key: keys.token(hashToken(match[1]!)), ConsistentRead: true }),
-  );
-  if (!token.Item) throw new AuthenticationError('Invalid token.');
-  const { userId, orgId } = token.Item as { userId: number; orgId: number };
-  const member = await db.doc.send(
-    new GetCommand({ TableName: db.table, Key: keys.membership(orgId, userId), ConsistentRead: true }),
-  );
-  const m = member.Item as (Membership & { tokenHash?: string }) | undefined;
-  if (!m || !isActiveMembership(m) || m.tokenHash !== token.Item.PK.slice('TOKEN#'.length)) {
-    throw new AuthenticationError('User inactive or deleted.');
+  const match = SCHEME.exec(authorization);
+  if (!match) throw new AuthenticationError('Invalid authorization header; use "Token <key>" or "Bearer <access token>".');
+  const [, scheme, credential] = match as unknown as [string, string, string];
+
+  if (scheme.toLowerCase() === 'token') {
+    const hash = hashToken(credential);
+    const token = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.token(hash), ConsistentRead: true }));
+    if (token.Item?.type !== 'legacy_token') throw new AuthenticationError('Invalid token.');
+    return resolve(db, token.Item.userId, token.Item.orgId, 'token', (m) => m.tokenHash === hash);
   }
-  return { userId, orgId, role: m.role, via: 'token' };
+
+  if (unverifiedIssuer(credential) === ISSUER) {
+    const claims = await verify.access(credential);
+    return resolve(db, claims.userId, claims.orgId, 'pat', undefined, claims.patHash);
+  }
+  if (!verify.cognito) throw new AuthenticationError('Given token not valid for any token type');
+  const { username } = await verify.cognito(credential);
+  const claim = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.email(username), ConsistentRead: true }));
+  if (!claim.Item || typeof claim.Item.active_organization !== 'number') throw new AuthenticationError(INACTIVE);
+  return resolve(db, claim.Item.userId, claim.Item.active_organization, 'cognito');
+}
+
+async function resolve(
+  db: Db,
+  userId: number,
+  orgId: number,
+  via: Via,
+  tokenIsCurrent?: (m: Membership & { tokenHash?: string }) => boolean,
+  patHash?: string,
+): Promise<Principal> {
+  const memberKey = keys.membership(orgId, userId);
+  const orgKey = keys.organization(orgId);
+  const items = await batchGet(db, [memberKey, orgKey, ...(patHash ? [keys.token(patHash)] : [])], true);
+  const find = (k: { PK: string; SK: string }) => items.find((i) => i.PK === k.PK && i.SK === k.SK);
+  const m = find(memberKey) as (Membership & { tokenHash?: string }) | undefined;
+  const orgItem = find(orgKey);
+  if (!m || !orgItem || !isActiveMembership(m)) throw new AuthenticationError(INACTIVE);
+  if (tokenIsCurrent && !tokenIsCurrent(m)) throw new AuthenticationError('Invalid token.');
+  const org = asOrganization(orgItem);
+  const policy = tokenPolicyOf(org);
+  if (via === 'token' && !policy.legacy_api_tokens_enabled) throw new AuthenticationError('Legacy API tokens are disabled in this organization.');
+  if (via === 'pat') {
+    if (!policy.api_tokens_enabled) throw new AuthenticationError('API tokens are disabled in this organization.');
+    const pat = patHash ? find(keys.token(patHash)) : undefined;
+    if (!pat || pat.type !== 'pat' || pat.userId !== userId || Date.parse(String(pat.expires_at)) <= Date.now()) {
+      throw new AuthenticationError('Token is blacklisted or expired.');
+    }
+  }
+  return { userId, orgId, role: m.role, via, overrides: org.permission_overrides ?? {} };
 }

@@ -2,7 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type Db, cancellationReasons, transactWrite } from './db.js';
 import type { Organization } from './model.js';
 import { keys } from './table.js';
-import { membershipItem, newUserItem, userPuts } from './items.js';
+import { membershipItem, newUserItem, orgInviteLookup, userPuts } from './items.js';
 import { hashToken, newToken, now } from './util.js';
 
 export interface BootstrapResult {
@@ -43,6 +43,7 @@ export async function bootstrap(db: Db, opts: { email: string; token?: string; t
       ...userPuts(db.table, owner),
       create({}, { ...membershipItem(org.id, owner, 'OW', 'system', at), tokenHash }),
       create(keys.token(tokenHash), { type: 'legacy_token', userId: owner.id, orgId: org.id, created_at: at }),
+      create({}, orgInviteLookup(org.id, org.token)),
     ]);
   } catch (err) {
     if (cancellationReasons(err)?.[0]?.code === 'ConditionalCheckFailed') return { created: false };

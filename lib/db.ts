@@ -4,6 +4,9 @@ import {
   BatchGetCommand,
   type BatchGetCommandOutput,
   DynamoDBDocumentClient,
+  QueryCommand,
+  type QueryCommandInput,
+  type QueryCommandOutput,
   TransactWriteCommand,
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
@@ -70,15 +73,27 @@ export async function transactWrite(db: Db, items: TransactItems, attempts = 6):
 }
 
 /** BatchGet of up to any number of keys, following UnprocessedKeys until every key is answered. */
-export async function batchGet(db: Db, keyList: Record<string, unknown>[]): Promise<Record<string, unknown>[]> {
+export async function batchGet(db: Db, keyList: Record<string, unknown>[], consistent = false): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
   for (let i = 0; i < keyList.length; i += 100) {
     let pending: Record<string, unknown>[] | undefined = keyList.slice(i, i + 100);
     while (pending?.length) {
-      const r: BatchGetCommandOutput = await db.doc.send(new BatchGetCommand({ RequestItems: { [db.table]: { Keys: pending } } }));
+      const r: BatchGetCommandOutput = await db.doc.send(new BatchGetCommand({ RequestItems: { [db.table]: { Keys: pending, ConsistentRead: consistent } } }));
       out.push(...(r.Responses?.[db.table] ?? []));
       pending = r.UnprocessedKeys?.[db.table]?.Keys;
     }
   }
+  return out;
+}
+
+/** Every item a Query matches, following LastEvaluatedKey (for bounded collections: one user's memberships, …). */
+export async function queryAll(db: Db, input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey'>): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const r: QueryCommandOutput = await db.doc.send(new QueryCommand({ ...input, TableName: db.table, ExclusiveStartKey: start }));
+    out.push(...(r.Items ?? []));
+    start = r.LastEvaluatedKey;
+  } while (start);
   return out;
 }

@@ -5,9 +5,10 @@
 import type { Membership, Organization, User } from './model.js';
 import { memberUserOf } from './model.js';
 import { keys, stripKeys } from './table.js';
+import { hashToken } from './util.js';
 
 const clean = (item: Record<string, unknown>) => {
-  const { tokenHash: _t, type: _type, ...rest } = stripKeys(item);
+  const { tokenHash: _t, type: _type, search: _s, ...rest } = stripKeys(item);
   return rest;
 };
 export const asUser = (item: Record<string, unknown>) => clean(item) as unknown as User;
@@ -45,7 +46,7 @@ export function userPuts(table: string, user: User) {
     {
       Put: {
         TableName: table,
-        Item: { ...keys.email(user.email), type: 'email', userId: user.id },
+        Item: { ...keys.email(user.email), type: 'email', userId: user.id, active_organization: user.active_organization },
         ConditionExpression: 'attribute_not_exists(PK)',
       },
     },
@@ -65,6 +66,13 @@ export function membershipItem(orgId: number, user: User, role: Membership['role
     deleted_at: null,
     user: memberUserOf(user),
   };
-  return { ...keys.membership(orgId, user.id), ...keys.membershipByUser(user.id, orgId), type: 'membership', ...m };
+  return { ...keys.membership(orgId, user.id), ...keys.membershipByUser(user.id, orgId), type: 'membership', ...m, search: searchText(user) };
 }
 
+/** What member search matches: email, names and username, lower-case, in one attribute. */
+export const searchText = (u: Pick<User, 'email' | 'username' | 'first_name' | 'last_name'>) =>
+  [u.email, u.username, u.first_name, u.last_name].join(' ').toLowerCase();
+
+
+/** The lookup item that turns an organization's invite-link token into its organization. */
+export const orgInviteLookup = (orgId: number, token: string) => ({ ...keys.token(hashToken(token)), type: 'org_invite', orgId });

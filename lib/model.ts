@@ -1,4 +1,6 @@
 import type { Role, RoleSource } from './roles.js';
+import type { Overrides } from './permissions.js';
+import type { TokenPolicy } from './settings.js';
 
 /** A person, system-wide. Email is unique across the system and stored lower-case. */
 export interface User {
@@ -26,6 +28,10 @@ export interface Organization {
   default_role: Role;
   /** Invite link token (not a credential for the API). */
   token: string;
+  /** Token policy (LSE's JWT settings); defaults apply where unset. */
+  token_policy?: Partial<TokenPolicy>;
+  /** Configurable permissions restricted by the Owner. */
+  permission_overrides?: Overrides;
 }
 
 export interface Membership {
@@ -46,9 +52,14 @@ export interface Principal {
   userId: number;
   orgId: number;
   role: Role;
-  /** How the caller authenticated; decides the role_source of changes they make. */
-  via: 'token';
+  /** How the caller authenticated: legacy token, personal access token, or a Cognito session. */
+  via: Via;
+  /** The organization's permission overrides, read with the membership on this request. */
+  overrides: Overrides;
 }
+
+export const VIAS = ['token', 'pat', 'cognito'] as const;
+export type Via = (typeof VIAS)[number];
 
 export const memberUserOf = (u: User): MemberUser => ({
   id: u.id,

@@ -16,6 +16,13 @@ export interface Page<T> {
   next?: string;
 }
 
+/** A DynamoDB filter on the items of the partition (evaluated by DynamoDB, after the key condition). */
+export interface Filter {
+  expression: string;
+  names?: Record<string, string>;
+  values?: Record<string, unknown>;
+}
+
 export const encodeCursor = (key: Record<string, unknown>) => Buffer.from(JSON.stringify(key)).toString('base64url');
 
 function decodeCursor(cursor: string, pk: string, skPrefix: string): Record<string, unknown> {
@@ -30,15 +37,26 @@ function decodeCursor(cursor: string, pk: string, skPrefix: string): Record<stri
 }
 
 /**
- * One page of a key-prefix Query, LSE page-number style. Following `next` uses the cursor (one Query);
- * jumping to page N without one skips (N-1)·size keys with a keys-only Query. The count is a
- * Select=COUNT Query run in parallel with the page.
+ * One page of a key-prefix Query, LSE page-number style, optionally filtered and in either order.
+ * Following `next` uses the cursor (one Query per page, more only when a filter drops items);
+ * jumping to page N without one skips the (N-1)·size matching items first, reading keys only. The
+ * count is a Select=COUNT Query with the same filter, run in parallel with the page.
  */
-export async function queryPrefixPage<T>(db: Db, pk: string, skPrefix: string, req: PageRequest): Promise<Page<T>> {
+export async function queryPrefixPage<T>(
+  db: Db,
+  pk: string,
+  skPrefix: string,
+  req: PageRequest,
+  opts: { filter?: Filter; forward?: boolean } = {},
+): Promise<Page<T>> {
+  const f = opts.filter;
   const base: QueryCommandInput = {
     TableName: db.table,
     KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
-    ExpressionAttributeValues: { ':pk': pk, ':sk': skPrefix },
+    ExpressionAttributeValues: { ':pk': pk, ':sk': skPrefix, ...f?.values },
+    ...(f?.names && Object.keys(f.names).length ? { ExpressionAttributeNames: f.names } : {}),
+    ...(f ? { FilterExpression: f.expression } : {}),
+    ScanIndexForward: opts.forward ?? true,
   };
   const countAll = async () => {
     let count = 0;
@@ -54,9 +72,8 @@ export async function queryPrefixPage<T>(db: Db, pk: string, skPrefix: string, r
     let start = req.cursor ? decodeCursor(req.cursor, pk, skPrefix) : undefined;
     let skip = req.cursor ? 0 : (req.page - 1) * req.pageSize;
     while (skip > 0) {
-      const r = await db.doc.send(
-        new QueryCommand({ ...base, ProjectionExpression: 'PK, SK', Limit: skip, ExclusiveStartKey: start }),
-      );
+      // Limit bounds the items evaluated, so a filtered Query never returns more than `skip`.
+      const r = await db.doc.send(new QueryCommand({ ...base, ProjectionExpression: 'PK, SK', Limit: skip, ExclusiveStartKey: start }));
       skip -= r.Count ?? 0;
       start = r.LastEvaluatedKey;
       if (!start) return { items: [] as T[], next: undefined };

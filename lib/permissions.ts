@@ -23,6 +23,7 @@ export const MATRIX = {
   'organization.sso.configure': ADMINS,
   'organization.access_review.run': ADMINS,
   'organization.transfer_ownership': { OW: 'org' },
+  'organization.permissions.configure': { OW: 'org' },
   'workspace.create': { MA: 'org', ...ADMINS },
   'workspace.read': ALL_MEMBERS,
   'workspace.update': { MA: 'member', ...ADMINS },
@@ -44,17 +45,48 @@ export const MATRIX = {
 export type Action = keyof typeof MATRIX;
 export const ACTIONS = Object.keys(MATRIX) as Action[];
 
-/** Organization-level check: may `role` do `action` somewhere in its organization? */
-export function grantOf(role: Role, action: Action): Grant | undefined {
+/** Per-organization restrictions: action → roles that keep it (the Owner always keeps everything). */
+export type Overrides = Partial<Record<Action, Role[]>>;
+
+/**
+ * What `role` may do for `action`, after the organization's overrides. Overrides only restrict:
+ * a role missing from the matrix never gains an action, and the Owner is never restricted.
+ */
+export function grantOf(role: Role, action: Action, overrides: Overrides = {}): Grant | undefined {
   if (!isActive(role)) return undefined;
-  return (MATRIX[action] as Partial<Record<ActiveRole, Grant>>)[role];
+  const grant = (MATRIX[action] as Partial<Record<ActiveRole, Grant>>)[role];
+  const kept = overrides[action];
+  if (grant && kept && role !== 'OW' && !kept.includes(role)) return undefined;
+  return grant;
 }
 
 /** Organization-wide actions (no workspace/project in scope) are allowed only with an 'org' grant. */
-export const canInOrganization = (role: Role, action: Action) => grantOf(role, action) === 'org';
+export const canInOrganization = (role: Role, action: Action, overrides?: Overrides) => grantOf(role, action, overrides) === 'org';
 
 /** The permission codes whoami reports: every action the role may take organization-wide or on its own resources. */
-export const permissionsOf = (role: Role): Action[] => ACTIONS.filter((a) => grantOf(role, a) !== undefined);
+export const permissionsOf = (role: Role, overrides?: Overrides): Action[] => ACTIONS.filter((a) => grantOf(role, a, overrides) !== undefined);
+
+/** The matrix's roles for an action (never NO/DI). */
+export const defaultRolesOf = (action: Action): ActiveRole[] => Object.keys(MATRIX[action]) as ActiveRole[];
+
+/**
+ * The permissions an Owner may restrict (LSE's configurable permissions), with the labels LSE's UI
+ * shows. Each may be narrowed to a subset of its default roles; the Owner's own rights never change.
+ */
+export const CONFIGURABLE: Partial<Record<Action, { label: string; group: string; tooltip: string }>> = {
+  'tokens.own': { label: 'Create API tokens', group: 'API access', tooltip: 'Who may create and use their own API tokens.' },
+  'organization.members.list': { label: 'View organization members', group: 'Organization', tooltip: 'Who may list the members of the organization.' },
+  'workspace.create': { label: 'Create workspaces', group: 'Workspaces', tooltip: 'Who may create workspaces.' },
+  'workspace.delete': { label: 'Delete workspaces', group: 'Workspaces', tooltip: 'Who may delete workspaces they manage.' },
+  'project.create': { label: 'Create projects', group: 'Projects', tooltip: 'Who may create projects.' },
+  'project.delete': { label: 'Delete projects', group: 'Projects', tooltip: 'Who may delete projects they manage.' },
+  'project.data.import_export': { label: 'Import and export project data', group: 'Projects', tooltip: 'Who may import tasks and export annotations.' },
+  'project.members.manage': { label: 'Manage project members', group: 'Projects', tooltip: 'Who may add and remove project members.' },
+  'workspace.members.manage': { label: 'Manage workspace members', group: 'Workspaces', tooltip: 'Who may add and remove workspace members.' },
+  'project.tasks.assign_annotators': { label: 'Assign annotators to tasks', group: 'Labeling', tooltip: 'Who may assign tasks to annotators.' },
+  'project.tasks.assign_reviewers': { label: 'Assign reviewers to tasks', group: 'Labeling', tooltip: 'Who may assign tasks to reviewers.' },
+};
+export const CONFIGURABLE_ACTIONS = Object.keys(CONFIGURABLE) as Action[];
 
 
 // ---------------------------------------------------------------------------------------------

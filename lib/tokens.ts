@@ -1,8 +1,16 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { type Db, cancellationReasons, transactWrite } from './db.js';
-import { NotFoundError } from './errors.js';
-import { keys } from './table.js';
+import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { signAccessToken } from './access-tokens.js';
+import { type Db, batchGet, cancellationReasons, isConditionFailure, queryAll, transactWrite } from './db.js';
+import { AuthenticationError, ConflictError, ForbiddenError, NotFoundError } from './errors.js';
+import { asOrganization } from './items.js';
+import { type Membership, type Principal, isActiveMembership } from './model.js';
+import { authorize } from './organizations.js';
+import { type TokenPolicy, tokenPolicyOf } from './settings.js';
+import { keys, pad } from './table.js';
 import { hashToken, newToken, now } from './util.js';
+
+// ---------------------------------------------------------------------------------------------
+// Legacy tokens: one per member, `Authorization: Token <key>`.
 
 /**
  * Issue a new legacy API token for a user in one organization, replacing the previous one (whose
@@ -40,4 +48,180 @@ export async function resetLegacyToken(db: Db, orgId: number, userId: number, to
     throw err;
   }
   return token;
+}
+
+async function requireTokens(db: Db, p: Principal): Promise<void> {
+  await authorize(db, p, p.orgId, 'tokens.own');
+}
+
+/**
+ * GET /api/current-user/token. Tokens are kept only as hashes, so an existing token cannot be shown
+ * again: the first call issues one and shows it; later calls say how to get a new one.
+ */
+export async function legacyToken(db: Db, p: Principal): Promise<{ token: string } | { detail: string }> {
+  await requireTokens(db, p);
+  const m = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.membership(p.orgId, p.userId), ConsistentRead: true }));
+  if (m.Item?.tokenHash) return { detail: 'Your token was shown when it was created. Reset it with POST /api/current-user/reset-token/ to get a new one.' };
+  return { token: await resetLegacyToken(db, p.orgId, p.userId) };
+}
+
+export async function resetOwnLegacyToken(db: Db, p: Principal): Promise<string> {
+  await requireTokens(db, p);
+  return resetLegacyToken(db, p.orgId, p.userId);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Personal access tokens: long-lived refresh tokens exchanged for 5-minute access tokens.
+
+const PAT_PREFIX = 'rpat_';
+const patListKey = (orgId: number, userId: number, hash: string) => ({ PK: keys.organization(orgId).PK, SK: `PAT#${pad(userId)}#${hash}` });
+
+export interface PatView {
+  token: string;
+  created_at: string;
+  expires_at: string;
+}
+
+async function policyOf(db: Db, orgId: number): Promise<TokenPolicy> {
+  const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.organization(orgId), ConsistentRead: true }));
+  if (!r.Item) throw new NotFoundError();
+  return tokenPolicyOf(asOrganization(r.Item));
+}
+
+/** Create a personal access token, shown this once; it lives for the organization's api_token_ttl_days. */
+export async function createPat(db: Db, p: Principal): Promise<PatView> {
+  await requireTokens(db, p);
+  const policy = await policyOf(db, p.orgId);
+  if (!policy.api_tokens_enabled) throw new ForbiddenError('API tokens are disabled in this organization.');
+  const token = PAT_PREFIX + newToken();
+  const hash = hashToken(token);
+  const created = new Date();
+  const expires = new Date(created.getTime() + policy.api_token_ttl_days * 86_400_000);
+  const view = { created_at: created.toISOString(), expires_at: expires.toISOString() };
+  const ttl = Math.floor(expires.getTime() / 1000);
+  const display = `${token.slice(0, PAT_PREFIX.length + 4)}…${token.slice(-4)}`;
+  await transactWrite(db, [
+    { Put: { TableName: db.table, Item: { ...keys.token(hash), type: 'pat', userId: p.userId, orgId: p.orgId, ...view, expiresAt: ttl }, ConditionExpression: 'attribute_not_exists(PK)' } },
+    { Put: { TableName: db.table, Item: { ...patListKey(p.orgId, p.userId, hash), type: 'pat_listing', display, ...view, expiresAt: ttl } } },
+  ]);
+  return { token, ...view };
+}
+
+/** The caller's personal access tokens in this organization (masked: the secret is never shown again). */
+export async function listPats(db: Db, p: Principal): Promise<PatView[]> {
+  await requireTokens(db, p);
+  const prefix = patListKey(p.orgId, p.userId, '');
+  const items = await queryAll(db, {
+    KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
+    ExpressionAttributeValues: { ':pk': prefix.PK, ':sk': prefix.SK },
+  });
+  const at = Date.now();
+  return items
+    .filter((i) => Date.parse(String(i.expires_at)) > at)
+    .map((i) => ({ token: String(i.display), created_at: String(i.created_at), expires_at: String(i.expires_at) }))
+    .sort((a, b) => a.created_at.localeCompare(b.created_at));
+}
+
+interface PatRecord {
+  hash: string;
+  userId: number;
+  orgId: number;
+  expires_at: string;
+}
+
+async function findPat(db: Db, token: string): Promise<PatRecord | undefined> {
+  const hash = hashToken(token);
+  const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.token(hash), ConsistentRead: true }));
+  if (r.Item?.type !== 'pat' || Date.parse(String(r.Item.expires_at)) <= Date.now()) return undefined;
+  return { hash, userId: r.Item.userId, orgId: r.Item.orgId, expires_at: r.Item.expires_at };
+}
+
+const deletePat = (db: Db, pat: PatRecord) => [
+  { Delete: { TableName: db.table, Key: keys.token(pat.hash), ConditionExpression: 'attribute_exists(PK)' } },
+  { Delete: { TableName: db.table, Key: patListKey(pat.orgId, pat.userId, pat.hash) } },
+];
+
+/**
+ * POST /api/token/refresh/ {refresh}: a personal access token buys a 5-minute access token, as long
+ * as it is live, its owner is an active member and the organization allows API tokens.
+ */
+export async function refreshAccess(db: Db, refresh: string, key: Uint8Array): Promise<{ access: string }> {
+  const pat = await findPat(db, refresh);
+  if (!pat) throw new AuthenticationError('Token is invalid or expired');
+  const items = await batchGet(db, [keys.membership(pat.orgId, pat.userId), keys.organization(pat.orgId)], true);
+  const m = items.find((i) => i.SK !== 'ORG') as Membership | undefined;
+  const org = items.find((i) => i.SK === 'ORG');
+  if (!m || !org || !isActiveMembership(m)) throw new AuthenticationError('User inactive or deleted.');
+  if (!tokenPolicyOf(asOrganization(org)).api_tokens_enabled) throw new AuthenticationError('API tokens are disabled in this organization.');
+  return { access: await signAccessToken(key, { userId: pat.userId, orgId: pat.orgId, patHash: pat.hash }) };
+}
+
+async function ownPat(db: Db, p: Principal, token: string): Promise<PatRecord | undefined> {
+  const pat = await findPat(db, token);
+  return pat && pat.userId === p.userId && pat.orgId === p.orgId ? pat : undefined;
+}
+
+/** POST /api/token/blacklist/: the token, and every access token it issued, stop working at once. */
+export async function blacklistPat(db: Db, p: Principal, token: string): Promise<void> {
+  await requireTokens(db, p);
+  const pat = await ownPat(db, p, token);
+  if (!pat) throw new NotFoundError('Token is already blacklisted');
+  try {
+    await transactWrite(db, deletePat(db, pat));
+  } catch (err) {
+    if (cancellationReasons(err)) throw new NotFoundError('Token is already blacklisted');
+    throw err;
+  }
+}
+
+/** POST /api/token/rotate/: blacklist a token and issue its replacement, in one transaction. */
+export async function rotatePat(db: Db, p: Principal, token: string): Promise<{ refresh: string }> {
+  await requireTokens(db, p);
+  const pat = await ownPat(db, p, token);
+  if (!pat) throw new AuthenticationError('Invalid token or token already blacklisted');
+  const fresh = await createPat(db, p);
+  try {
+    await transactWrite(db, deletePat(db, pat));
+  } catch (err) {
+    // Lost a race with another rotation or blacklisting: withdraw the replacement too.
+    await transactWrite(db, deletePat(db, { ...pat, hash: hashToken(fresh.token) }));
+    if (cancellationReasons(err)) throw new AuthenticationError('Invalid token or token already blacklisted');
+    throw err;
+  }
+  return { refresh: fresh.token };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Token policy (LSE's /api/jwt/settings)
+
+export async function getTokenPolicy(db: Db, p: Principal): Promise<TokenPolicy> {
+  await authorize(db, p, p.orgId, 'organization.sso.configure');
+  return policyOf(db, p.orgId);
+}
+
+/**
+ * Switching a token kind off makes its tokens fail on the next request (the authorizer reads the
+ * policy). One conditional write over the policy that was read, so concurrent edits never mix.
+ */
+export async function setTokenPolicy(db: Db, p: Principal, patch: Partial<TokenPolicy>): Promise<TokenPolicy> {
+  await authorize(db, p, p.orgId, 'organization.sso.configure');
+  const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.organization(p.orgId), ConsistentRead: true }));
+  if (!r.Item) throw new NotFoundError();
+  const stored = (r.Item.token_policy ?? null) as Partial<TokenPolicy> | null;
+  const next = { ...stored, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
+  try {
+    await db.doc.send(
+      new UpdateCommand({
+        TableName: db.table,
+        Key: keys.organization(p.orgId),
+        UpdateExpression: 'SET token_policy = :next',
+        ConditionExpression: stored ? 'token_policy = :stored' : 'attribute_not_exists(token_policy)',
+        ExpressionAttributeValues: { ':next': next, ...(stored ? { ':stored': stored } : {}) },
+      }),
+    );
+  } catch (err) {
+    if (isConditionFailure(err)) throw new ConflictError('The token policy changed meanwhile; retry.');
+    throw err;
+  }
+  return tokenPolicyOf({ token_policy: next });
 }

@@ -1,68 +1,194 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { type Db, batchGet, cancellationReasons, transactWrite } from './db.js';
-import { ConflictError, NotFoundError } from './errors.js';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { type Db, batchGet, cancellationReasons, queryAll, transactWrite } from './db.js';
+import type { Directory } from './directory.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 import { nextId } from './ids.js';
-import { type NewUser, asMembership, asOrganization, asUser, membershipItem, newUserItem, userPuts } from './items.js';
-import type { Membership, Organization, Principal, User } from './model.js';
-import { authorize } from './organizations.js';
+import { type NewUser, asMembership, asOrganization, asUser, membershipItem, newUserItem, searchText, userPuts } from './items.js';
+import { type Membership, type Organization, type Principal, type User, isActiveMembership, memberUserOf } from './model.js';
+import { authorize, membershipsOf } from './organizations.js';
+import type { Role, RoleSource } from './roles.js';
 import { keys } from './table.js';
 import { now } from './util.js';
 
+const emailTaken = () =>
+  new ConflictError('A user with this email already exists.', { validation_errors: { email: ['user with this email address already exists.'] } });
+
 /**
- * Create a user and their membership in the caller's organization with its default role.
- * Round trips: organization read ‖ id allocation, then one transaction (email claim, user,
- * membership). The email claim's condition makes concurrent creates of one address yield one user.
+ * Create a user and their membership in an organization (with `role`, or the organization's default
+ * role), and their sign-in account when a password is given. Round trips: organization read ‖ id
+ * allocation, then one transaction (email claim, user, membership); the email claim's condition
+ * makes concurrent creates of one address yield one user; `extra` writes (consuming an invitation)
+ * commit or fail with it. The sign-in account is created after the
+ * commit; if that fails the user exists without a password and the error is reported.
  */
-export async function createUser(db: Db, p: Principal, input: NewUser): Promise<{ user: User; membership: Membership }> {
-  await authorize(db, p, p.orgId, 'organization.invite');
+export async function insertUser(
+  db: Db,
+  orgId: number,
+  input: NewUser & { password?: string },
+  opts: { role?: Role; source: RoleSource; directory: Directory; extra?: Record<string, unknown>[] },
+): Promise<{ user: User; membership: Membership }> {
   const [org, id] = await Promise.all([
-    db.doc.send(new GetCommand({ TableName: db.table, Key: keys.organization(p.orgId) })),
+    db.doc.send(new GetCommand({ TableName: db.table, Key: keys.organization(orgId) })),
     nextId(db, 'user'),
   ]);
   if (!org.Item) throw new NotFoundError('Organization not found.');
   const at = now();
-  const user = newUserItem(id, input, p.orgId, at);
-  const member = membershipItem(p.orgId, user, org.Item.default_role, 'api', at);
+  const user = newUserItem(id, input, orgId, at);
+  const member = membershipItem(orgId, user, opts.role ?? org.Item.default_role, opts.source, at);
   try {
     await transactWrite(db, [
       ...userPuts(db.table, user),
       { Put: { TableName: db.table, Item: member, ConditionExpression: 'attribute_not_exists(PK)' } },
+      ...((opts.extra ?? []) as never[]),
     ]);
   } catch (err) {
     const reasons = cancellationReasons(err);
-    if (!reasons) throw err;
-    if (reasons[0]?.code === 'ConditionalCheckFailed') {
-      throw new ConflictError('A user with this email already exists.', { validation_errors: { email: ['user with this email address already exists.'] } });
-    }
+    if (reasons?.[0]?.code === 'ConditionalCheckFailed') throw emailTaken();
+    if (reasons?.slice(3).some((r) => r.code === 'ConditionalCheckFailed')) throw new NotFoundError('This invitation is invalid, expired or revoked.');
     throw err;
   }
+  if (input.password !== undefined) await opts.directory.createUser(user.email, input.password);
   return { user, membership: asMembership(member) };
 }
 
+/** POST /api/users/: Owners and Administrators add people to their active organization. */
+export async function createUser(db: Db, p: Principal, input: NewUser & { password?: string }, directory: Directory) {
+  await authorize(db, p, p.orgId, 'organization.invite');
+  return insertUser(db, p.orgId, input, { source: p.via === 'cognito' ? 'manual' : 'api', directory });
+}
+
+async function getUserItem(db: Db, userId: number): Promise<User | undefined> {
+  const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.user(userId), ConsistentRead: true }));
+  return r.Item ? asUser(r.Item) : undefined;
+}
+
 /**
- * The caller's user record, active organization and all of their memberships: one BatchGet and one
- * index Query, in parallel.
+ * A user as the caller may see them: themselves always; others only when they are members (deleted
+ * or not) of the caller's active organization and the caller may list members. Anyone else is 404.
+ * Returns the memberships the caller may see (theirs: all; others': this organization's).
+ */
+export async function getUser(db: Db, p: Principal, userId: number): Promise<{ user: User; memberships: Membership[] }> {
+  if (userId === p.userId) {
+    const [user, memberships] = await Promise.all([getUserItem(db, userId), membershipsOf(db, userId)]);
+    if (!user) throw new NotFoundError();
+    return { user, memberships };
+  }
+  await authorize(db, p, p.orgId, 'organization.members.list');
+  const items = await batchGet(db, [keys.user(userId), keys.membership(p.orgId, userId)], true);
+  const u = items.find((i) => i.SK === 'USER');
+  const m = items.find((i) => i.SK !== 'USER');
+  if (!u || !m) throw new NotFoundError();
+  return { user: asUser(u), memberships: [asMembership(m)] };
+}
+
+/**
+ * GET /api/users/ (LSE answers a plain array): the members of the caller's active organization that
+ * are not deleted, with their user records: the partition's Query pages, then one BatchGet per 100.
+ */
+export async function listUsers(db: Db, p: Principal): Promise<{ user: User; membership: Membership }[]> {
+  await authorize(db, p, p.orgId, 'organization.members.list');
+  const { PK, SKPrefix } = keys.membershipPrefix(p.orgId);
+  const members = (
+    await queryAll(db, {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)',
+      FilterExpression: 'deleted_at = :null',
+      ExpressionAttributeValues: { ':pk': PK, ':sk': SKPrefix, ':null': null },
+    })
+  ).map(asMembership);
+  const users = new Map((await batchGet(db, members.map((m) => keys.user(m.user_id)))).map((i) => [i.id as number, asUser(i)]));
+  return members.flatMap((membership) => {
+    const user = users.get(membership.user_id);
+    return user ? [{ user, membership }] : [];
+  });
+}
+
+export interface UserPatch {
+  username?: string;
+  first_name?: string;
+  last_name?: string;
+  phone?: string;
+  allow_newsletters?: boolean | null;
+  password?: string;
+  active_organization?: number | null;
+}
+
+/**
+ * Update a user: themselves, or a member of the caller's active organization by its Owner or an
+ * Administrator (never the Owner by an Administrator). One transaction writes the user item, the
+ * email claim (which carries the active organization for Cognito sign-ins) and the copy of the
+ * user on every membership, so listings and search stay exact. A new password goes to the
+ * directory after the commit.
+ */
+export async function updateUser(db: Db, p: Principal, userId: number, patch: UserPatch, directory: Directory): Promise<{ user: User; memberships: Membership[] }> {
+  const self = userId === p.userId;
+  if (!self) {
+    await authorize(db, p, p.orgId, 'organization.roles.assign');
+    if (patch.active_organization !== undefined) throw new ForbiddenError('Only users switch their own active organization.');
+  }
+  const [user, memberships] = await Promise.all([getUserItem(db, userId), membershipsOf(db, userId)]);
+  if (!user) throw new NotFoundError();
+  if (!self) {
+    const here = memberships.find((m) => m.organization === p.orgId);
+    if (!here) throw new NotFoundError();
+    if (here.role === 'OW' && p.role !== 'OW') throw new ForbiddenError('Only the Owner updates the Owner.');
+  }
+  if (patch.active_organization !== undefined && patch.active_organization !== null) {
+    const target = memberships.find((m) => m.organization === patch.active_organization);
+    if (!target || !isActiveMembership(target)) {
+      throw new ValidationError('Validation error', { active_organization: ['You are not an active member of this organization.'] });
+    }
+  }
+  const { password, ...fields } = patch;
+  const next: User = { ...user, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) };
+  if (memberships.length > 95) throw new ConflictError('This user belongs to too many organizations to update in one step.');
+  const copy = { ...memberUserOf(next) };
+  try {
+    await transactWrite(db, [
+      {
+        Put: { TableName: db.table, Item: { ...keys.user(userId), type: 'user', ...next }, ConditionExpression: 'attribute_exists(PK)' },
+      },
+      {
+        Update: {
+          TableName: db.table,
+          Key: keys.email(user.email),
+          UpdateExpression: 'SET active_organization = :o',
+          ConditionExpression: 'userId = :u',
+          ExpressionAttributeValues: { ':o': next.active_organization, ':u': userId },
+        },
+      },
+      ...memberships.map((m) => ({
+        Update: {
+          TableName: db.table,
+          Key: keys.membership(m.organization, userId),
+          UpdateExpression: 'SET #user = :copy, search = :search',
+          ConditionExpression: 'attribute_exists(PK)',
+          ExpressionAttributeNames: { '#user': 'user' },
+          ExpressionAttributeValues: { ':copy': copy, ':search': searchText(next) },
+        },
+      })),
+    ]);
+  } catch (err) {
+    if (cancellationReasons(err)) throw new ConflictError('The user changed while updating; retry.');
+    throw err;
+  }
+  if (password !== undefined) await directory.setPassword(next.email, password);
+  return { user: next, memberships: memberships.map((m) => ({ ...m, user: copy })) };
+}
+
+/**
+ * The caller's user record, the organization this request acts in and all of their memberships:
+ * one BatchGet and one index Query, in parallel.
  */
 export async function currentUser(db: Db, p: Principal): Promise<{ user: User; memberships: Membership[]; organization?: Organization }> {
   const userKey = keys.user(p.userId);
-  const [items, ms] = await Promise.all([
-    batchGet(db, [userKey, keys.organization(p.orgId)]),
-    db.doc.send(
-      new QueryCommand({
-        TableName: db.table,
-        IndexName: 'GSI1',
-        KeyConditionExpression: 'GSI1PK = :u',
-        ExpressionAttributeValues: { ':u': keys.membershipByUser(p.userId, 0).GSI1PK },
-      }),
-    ),
-  ]);
+  const [items, memberships] = await Promise.all([batchGet(db, [userKey, keys.organization(p.orgId)]), membershipsOf(db, p.userId)]);
   const userItem = items.find((i) => i.PK === userKey.PK);
   const orgItem = items.find((i) => i.PK !== userKey.PK);
   if (!userItem) throw new NotFoundError('User not found.');
-  // The organization this request acts in is the principal's (the token's organization).
   return {
+    // The organization a request acts in is the principal's (a legacy token's own organization).
     user: { ...asUser(userItem), active_organization: p.orgId },
-    memberships: (ms.Items ?? []).map(asMembership),
+    memberships,
     organization: orgItem ? asOrganization(orgItem) : undefined,
   };
 }

@@ -4,5 +4,5 @@ import { whoamiShape } from '../shapes.js';
 
 export const handler = api({}, async ({ principal, db }) => {
   const { user, memberships, organization } = await currentUser(db, principal);
-  return ok(whoamiShape(user, memberships, principal.role, organization));
+  return ok(whoamiShape(user, memberships, principal, organization));
 });

@@ -4,6 +4,6 @@ import { api, idParam, ok } from '../http.js';
 import { organizationShape } from '../shapes.js';
 
 export const handler = api({ params: z.object({ id: idParam }) }, async ({ principal, params, db }) => {
-  const { organization, role } = await getOrganization(db, principal, params.id);
-  return ok(organizationShape(organization, role));
+  const { organization, standing } = await getOrganization(db, principal, params.id);
+  return ok(organizationShape(organization, standing));
 });

@@ -1,15 +1,33 @@
 import { z } from 'zod';
-import { listMembers } from '../../lib/organizations.js';
+import { MEMBER_ORDERINGS, listMembers } from '../../lib/organizations.js';
+import { ROLES } from '../../lib/roles.js';
 import { api, idParam, link, ok, pageQuery } from '../http.js';
 import { memberShape } from '../shapes.js';
 
-export const handler = api({ params: z.object({ id: idParam }), query: pageQuery }, async ({ principal, params, query, event, db }) => {
-  const { page, page_size } = query;
-  const result = await listMembers(db, principal, params.id, { page, pageSize: page_size, cursor: query.cursor });
+const csvRoles = z
+  .string()
+  .transform((s) => s.split(',').filter(Boolean))
+  .pipe(z.array(z.enum(ROLES)).max(ROLES.length));
+const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const query = pageQuery.extend({
+  role: csvRoles.optional(),
+  search: z.string().trim().max(256).optional(),
+  is_deleted: bool.optional(),
+  ordering: z.enum(MEMBER_ORDERINGS).optional(),
+  user__last_activity__gte: z.iso.datetime({ offset: true }).optional(),
+  user__last_activity__lte: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const handler = api({ params: z.object({ id: idParam }), query }, async ({ principal, params, query, event, db }) => {
+  const { page, page_size, cursor, role, search, is_deleted, ordering } = query;
+  const filters = { role, search, is_deleted, ordering, lastActivityGte: query.user__last_activity__gte, lastActivityLte: query.user__last_activity__lte };
+  const result = await listMembers(db, principal, params.id, { page, pageSize: page_size, cursor }, filters);
+  const rest = Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter(([k]) => !['page', 'cursor'].includes(k)));
   return ok({
     count: result.count,
-    next: result.next ? link(event, { page: page + 1, page_size, cursor: result.next }) : null,
-    previous: page > 1 ? link(event, { page: page - 1, page_size }) : null,
+    next: result.next ? link(event, { page: page + 1, ...rest, page_size, cursor: result.next }) : null,
+    previous: page > 1 ? link(event, { page: page - 1, ...rest, page_size }) : null,
     results: result.items.map(memberShape),
   });
 });

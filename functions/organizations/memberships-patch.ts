@@ -1,15 +1,15 @@
 import { z } from 'zod';
+import { directory } from '../../lib/directory.js';
 import { assignRole } from '../../lib/organizations.js';
-import { ROLES } from '../../lib/roles.js';
-import { api, idParam, ok } from '../http.js';
+import { api, idParam, ok, roleField } from '../http.js';
 import { memberShape } from '../shapes.js';
 
 const body = z.object({
   user_id: z.number().int().positive().max(Number.MAX_SAFE_INTEGER),
-  role: z.enum(ROLES),
+  role: roleField,
   user_type: z.literal('standard').optional(),
 });
 
 export const handler = api({ params: z.object({ id: idParam }), body }, async ({ principal, params, body, db }) =>
-  ok(memberShape(await assignRole(db, principal, params.id, body.user_id, body.role))),
+  ok(memberShape(await assignRole(db, principal, params.id, body.user_id, body.role, directory()))),
 );

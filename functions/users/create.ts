@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { directory } from '../../lib/directory.js';
 import { createUser } from '../../lib/users.js';
 import { api, ok } from '../http.js';
 import { userShape } from '../shapes.js';
@@ -11,10 +12,10 @@ const body = z.object({
   last_name: text.optional(),
   phone: text.optional(),
   allow_newsletters: z.boolean().nullable().optional(),
-  password: z.undefined({ error: 'Password sign-in is not available yet; create the user without a password.' }).optional(),
+  password: z.string().min(8).max(256).optional(),
 });
 
 export const handler = api({ body }, async ({ principal, body, db }) => {
-  const { user, membership } = await createUser(db, principal, body);
+  const { user, membership } = await createUser(db, principal, body, directory());
   return ok(userShape(user, [membership]), 201);
 });

@@ -6,14 +6,15 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type Route, gatewayPath } from '../../functions/routes.js';
-import { RosterFunction } from './roster-function.js';
+import { type Need, type Route, gatewayPath } from '../../functions/routes.js';
+import { type Needs, RosterFunction } from './roster-function.js';
 
 export interface RosterApiProps {
   table: ITable;
   routes: readonly Route[];
-  authorizer: { handler: string; table: 'read' };
+  authorizer: { handler: string; table: 'read'; needs: readonly Need[] };
   fallback: { handler: string };
+  identity: Needs;
 }
 
 /** Construct id of a route's function, from its method and path. */
@@ -31,7 +32,7 @@ export class RosterApi extends Construct {
 
   constructor(scope: Construct, id: string, props: RosterApiProps) {
     super(scope, id);
-    const auth = new RosterFunction(this, 'Authorizer', { handler: props.authorizer.handler, table: props.table, access: props.authorizer.table });
+    const auth = new RosterFunction(this, 'Authorizer', { handler: props.authorizer.handler, table: props.table, access: props.authorizer.table, needs: props.authorizer.needs, resources: props.identity });
     const authorizer = new HttpLambdaAuthorizer('TokenAuthorizer', auth.fn, {
       responseTypes: [HttpLambdaResponseType.SIMPLE],
       resultsCacheTtl: Duration.seconds(0),
@@ -56,7 +57,7 @@ export class RosterApi extends Construct {
     });
     for (const route of props.routes) {
       const id = routeId(route);
-      const fn = new RosterFunction(this, id, { handler: route.handler, table: props.table, access: route.table });
+      const fn = new RosterFunction(this, id, { handler: route.handler, table: props.table, access: route.table, needs: route.needs, resources: props.identity });
       this.functions[`${route.method} ${route.path}`] = fn;
       this.api.addRoutes({ path: gatewayPath(route.path), methods: [HttpMethod[route.method]], integration: new HttpLambdaIntegration(id, fn.fn) });
     }

@@ -7,6 +7,9 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import { TABLE } from '../../lib/table.js';
+import { type Need, handlerRef } from '../../functions/routes.js';
+import type { IUserPool, IUserPoolClient } from 'aws-cdk-lib/aws-cognito';
+import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 
 /** DynamoDB actions per access level: exactly what the repositories call, and never Scan. */
 export const TABLE_ACTIONS = {
@@ -24,12 +27,30 @@ export const TABLE_ACTIONS = {
   ],
 } as const;
 
+/** What a need is granted, and with which environment, in one place. */
+export interface Needs {
+  userPool: IUserPool;
+  client: IUserPoolClient;
+  signingSecret: ISecret;
+}
+
+const DIRECTORY_ACTIONS = [
+  'cognito-idp:AdminCreateUser',
+  'cognito-idp:AdminSetUserPassword',
+  'cognito-idp:AdminDisableUser',
+  'cognito-idp:AdminEnableUser',
+  'cognito-idp:AdminUserGlobalSignOut',
+];
+
 export interface RosterFunctionProps {
-  /** Handler module under functions/, without extension. */
+  /** Handler under functions/: `module` (export `handler`) or `module#export`. */
   handler: string;
   table: ITable;
   /** Table access; the grant and the TABLE_NAME variable are bound together here. */
   access: keyof typeof TABLE_ACTIONS;
+  /** Other needs, each granted with its environment variable. */
+  needs?: readonly Need[];
+  resources?: Needs;
   description?: string;
   timeout?: Duration;
   memorySize?: number;
@@ -41,7 +62,8 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
 /**
  * The one way Roster defines a Lambda function: Node.js 22 on arm64, bundled by esbuild (minified,
  * with source maps), its own log group with a retention, and an execution role that may write to
- * that log group and touch the table with exactly the actions of its access level.
+ * that log group, touch the table with exactly the actions of its access level, and reach what its
+ * needs name (Cognito admin calls on the pool, the signing secret), each with its variable.
  */
 export class RosterFunction extends Construct {
   readonly fn: NodejsFunction;
@@ -72,11 +94,27 @@ export class RosterFunction extends Construct {
         }),
       );
     }
+    for (const need of props.needs ?? []) {
+      const r = props.resources;
+      if (!r) throw new Error(`${props.handler} needs ${need} but no identity resources were given`);
+      if (need === 'directory' || need === 'mailer') {
+        environment.COGNITO_USER_POOL_ID = r.userPool.userPoolId;
+        const actions = need === 'directory' ? DIRECTORY_ACTIONS : ['cognito-idp:AdminCreateUser'];
+        this.role.addToPolicy(new PolicyStatement({ actions, resources: [r.userPool.userPoolArn] }));
+      } else if (need === 'signingKey') {
+        environment.SIGNING_SECRET_ARN = r.signingSecret.secretArn;
+        r.signingSecret.grantRead(this.role);
+      } else if (need === 'userPool') {
+        environment.COGNITO_USER_POOL_ID = r.userPool.userPoolId;
+        environment.COGNITO_CLIENT_ID = r.client.userPoolClientId;
+      }
+    }
+    const ref = handlerRef(props.handler);
     this.fn = new NodejsFunction(this, 'Fn', {
-      entry: `${root}functions/${props.handler}.ts`,
+      entry: `${root}functions/${ref.module}.ts`,
       projectRoot: root,
       depsLockFilePath: `${root}package-lock.json`,
-      handler: 'handler',
+      handler: ref.export,
       runtime: Runtime.NODEJS_22_X,
       architecture: Architecture.ARM_64,
       memorySize: props.memorySize ?? 512,

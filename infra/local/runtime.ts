@@ -1,10 +1,12 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { type BootstrapResult, bootstrap } from '../../lib/bootstrap.js';
 import { db } from '../../lib/db.js';
-import { authorizer, fallback, routes, streamConsumer } from '../../functions/routes.js';
+import { authorizer, fallback, handlerRef, routes, streamConsumer } from '../../functions/routes.js';
 import { StartupError, ensureTable, localClient, startDynamoDbLocal } from './dynamodb.js';
+import { startCognitoLocal } from './cognito.js';
 import { createGateway } from './gateway.js';
 import { startStreamPoller } from './streams.js';
 
@@ -22,9 +24,17 @@ export interface RosterConfig {
   log?: (line: string) => void;
 }
 
+/** The signing key for access tokens: a file of its own in the data folder, never in the table. */
+function ensureSigningKey(dataDir: string): string {
+  const file = join(dataDir, 'signing.key');
+  if (!existsSync(file)) writeFileSync(file, randomBytes(32).toString('base64'), { mode: 0o600 });
+  return file;
+}
+
 export interface Roster {
   url: string;
   dynamodbEndpoint: string;
+  cognito: { endpoint: string; userPoolId: string; clientId: string };
   bootstrap: BootstrapResult;
   /** True when the stream poller has caught up with the table. */
   streamIdle(): boolean;
@@ -32,9 +42,10 @@ export interface Roster {
 }
 
 /** Lambda handlers are loaded as modules from functions/, the same files CDK bundles. */
-const load = async (module: string) => {
-  const url = new URL(`../../functions/${module}.ts`, import.meta.url).href;
-  return (await import(/* @vite-ignore */ url)).handler;
+const load = async (handler: string) => {
+  const ref = handlerRef(handler);
+  const url = new URL(`../../functions/${ref.module}.ts`, import.meta.url).href;
+  return (await import(/* @vite-ignore */ url))[ref.export];
 };
 
 function listen(server: Server, port: number, host: string): Promise<number> {
@@ -51,9 +62,9 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 }
 
 /**
- * Roster on one machine: DynamoDB Local (unless an endpoint is given), the table from the shared
- * schema, the bootstrap organization, the API Gateway adapter over the route table, and the stream
- * poller feeding the stream consumer.
+ * Roster on one machine: DynamoDB Local (unless an endpoint is given), cognito-local as the user
+ * pool, the table from the shared schema, the bootstrap organization, the API Gateway adapter over
+ * the route table, and the stream poller feeding the stream consumer.
  */
 export async function startRoster(config: RosterConfig): Promise<Roster> {
   const log = config.log ?? (() => undefined);
@@ -71,9 +82,21 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
       cleanups.push(local.stop);
       endpoint = local.endpoint;
     }
-    // What Lambda's environment gives each function in AWS.
-    process.env.TABLE_NAME = config.tableName;
-    process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
+    const pool = await startCognitoLocal(join(config.dataDir, 'cognito'));
+    cleanups.push(pool.stop);
+    mkdirSync(config.dataDir, { recursive: true });
+
+    // What Lambda's environment gives each function in AWS (there: the table, the pool, the secret).
+    Object.assign(process.env, {
+      TABLE_NAME: config.tableName,
+      AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+      COGNITO_USER_POOL_ID: pool.userPoolId,
+      COGNITO_CLIENT_ID: pool.clientId,
+      COGNITO_ISSUER: pool.issuer,
+      COGNITO_ENDPOINT: pool.endpoint,
+      ROSTER_SIGNING_KEY_FILE: ensureSigningKey(config.dataDir),
+      ROSTER_OUTBOX_DIR: join(config.dataDir, 'outbox'),
+    });
     process.env.AWS_REGION ??= 'us-east-1';
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
@@ -92,11 +115,11 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
       log,
     });
     cleanups.splice(1, 0, poller.stop);
+    const cognito = { endpoint: pool.endpoint, userPoolId: pool.userPoolId, clientId: pool.clientId };
 
     const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
-    mkdirSync(config.dataDir, { recursive: true });
-    writeFileSync(join(config.dataDir, 'local.json'), JSON.stringify({ apiUrl: url, dynamodbEndpoint: endpoint, tableName: config.tableName }, null, 2));
-    return { url, dynamodbEndpoint: endpoint, bootstrap: boot, streamIdle: poller.isIdle, stop };
+    writeFileSync(join(config.dataDir, 'local.json'), JSON.stringify({ apiUrl: url, dynamodbEndpoint: endpoint, tableName: config.tableName, cognito }, null, 2));
+    return { url, dynamodbEndpoint: endpoint, cognito, bootstrap: boot, streamIdle: poller.isIdle, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -6,10 +6,12 @@ import { assignRole, getOrganization, listMembers, listOrganizations } from '../
 import type { Role } from '../../lib/roles.js';
 import { keys } from '../../lib/table.js';
 import { addMember, bootstrapOrg, freshTable, otherOrg, softDelete } from '../support/db.js';
+import { RecordingDirectory } from '../support/directory.js';
 
 let db: Db;
-const owner: Principal = { userId: 1, orgId: 1, role: 'OW', via: 'token' };
-const as = (userId: number, role: Role, orgId = 1): Principal => ({ userId, orgId, role, via: 'token' });
+const owner: Principal = { userId: 1, orgId: 1, role: 'OW', via: 'token', overrides: {} };
+const as = (userId: number, role: Role, orgId = 1): Principal => ({ userId, orgId, role, via: 'token', overrides: {} });
+const dir = new RecordingDirectory();
 
 beforeAll(async () => {
   db = await freshTable('orgs');
@@ -32,44 +34,44 @@ describe('assigning organization roles', () => {
   it('lets the Owner and Administrators assign, activate and deactivate', async () => {
     const ad = await addMember(db, 1, 'AD');
     const target = await addMember(db, 1, 'AN');
-    expect(await assignRole(db, owner, 1, target.userId, 'RE')).toMatchObject({ role: 'RE', role_source: 'api' });
-    expect(await assignRole(db, as(ad.userId, 'AD'), 1, target.userId, 'DI')).toMatchObject({ role: 'DI' });
-    expect(await assignRole(db, as(ad.userId, 'AD'), 1, target.userId, 'MA')).toMatchObject({ role: 'MA' });
+    expect(await assignRole(db, owner, 1, target.userId, 'RE', dir)).toMatchObject({ role: 'RE', role_source: 'api' });
+    expect(await assignRole(db, as(ad.userId, 'AD'), 1, target.userId, 'DI', dir)).toMatchObject({ role: 'DI' });
+    expect(await assignRole(db, as(ad.userId, 'AD'), 1, target.userId, 'MA', dir)).toMatchObject({ role: 'MA' });
   });
 
   it.each(['MA', 'RE', 'AN'] as const)('refuses %s with 403', async (role) => {
     const caller = await addMember(db, 1, role);
     const target = await addMember(db, 1, 'AN');
-    await expect(assignRole(db, as(caller.userId, role), 1, target.userId, 'RE')).rejects.toMatchObject({ status: 403 });
+    await expect(assignRole(db, as(caller.userId, role), 1, target.userId, 'RE', dir)).rejects.toMatchObject({ status: 403 });
   });
 
   it('never demotes, deactivates or replaces the Owner through a role change (409)', async () => {
     const ad = await addMember(db, 1, 'AD');
     for (const role of ['AD', 'DI', 'NO', 'AN'] as const) {
-      await expect(assignRole(db, as(ad.userId, 'AD'), 1, 1, role)).rejects.toMatchObject({ status: 409 });
+      await expect(assignRole(db, as(ad.userId, 'AD'), 1, 1, role, dir)).rejects.toMatchObject({ status: 409 });
     }
-    await expect(assignRole(db, owner, 1, ad.userId, 'OW')).rejects.toMatchObject({ status: 409 });
+    await expect(assignRole(db, owner, 1, ad.userId, 'OW', dir)).rejects.toMatchObject({ status: 409 });
     expect((await rolesOf(1)).filter((m) => m.role === 'OW').map((m) => m.user_id)).toEqual([1]);
   });
 
   it('refuses changing one\'s own role (403)', async () => {
     const ad = await addMember(db, 1, 'AD');
-    await expect(assignRole(db, as(ad.userId, 'AD'), 1, ad.userId, 'MA')).rejects.toMatchObject({ status: 403 });
+    await expect(assignRole(db, as(ad.userId, 'AD'), 1, ad.userId, 'MA', dir)).rejects.toMatchObject({ status: 403 });
   });
 
   it('answers 404 for an unknown or soft-deleted member', async () => {
-    await expect(assignRole(db, owner, 1, 999_999, 'AN')).rejects.toMatchObject({ status: 404 });
+    await expect(assignRole(db, owner, 1, 999_999, 'AN', dir)).rejects.toMatchObject({ status: 404 });
     const gone = await addMember(db, 1, 'AN');
     await softDelete(db, 1, gone.userId);
-    await expect(assignRole(db, owner, 1, gone.userId, 'RE')).rejects.toMatchObject({ status: 404 });
+    await expect(assignRole(db, owner, 1, gone.userId, 'RE', dir)).rejects.toMatchObject({ status: 404 });
   });
 
   it('re-checks the caller at write time: an Administrator demoted a moment ago cannot change roles', async () => {
     const ad = await addMember(db, 1, 'AD');
     const target = await addMember(db, 1, 'AN');
-    await assignRole(db, owner, 1, ad.userId, 'MA');
+    await assignRole(db, owner, 1, ad.userId, 'MA', dir);
     // The principal still says AD (resolved before the demotion); the transaction's check refuses it.
-    await expect(assignRole(db, as(ad.userId, 'AD'), 1, target.userId, 'RE')).rejects.toMatchObject({ status: 403 });
+    await expect(assignRole(db, as(ad.userId, 'AD'), 1, target.userId, 'RE', dir)).rejects.toMatchObject({ status: 403 });
   });
 
   it('keeps exactly one Owner under 20 concurrent conflicting role changes', async () => {
@@ -78,8 +80,8 @@ describe('assigning organization roles', () => {
       const next = admins[(i + 1) % admins.length]!;
       return [
         // Every administrator tries to demote the next one (a ring) and to depose the Owner.
-        assignRole(db, as(a.userId, 'AD'), 1, next.userId, 'AN'),
-        assignRole(db, as(a.userId, 'AD'), 1, 1, i % 2 ? 'DI' : 'AD'),
+        assignRole(db, as(a.userId, 'AD'), 1, next.userId, 'AN', dir),
+        assignRole(db, as(a.userId, 'AD'), 1, 1, i % 2 ? 'DI' : 'AD', dir),
       ];
     });
     const results = await Promise.allSettled(attempts);
@@ -105,7 +107,7 @@ describe('reading organizations', () => {
   it('hides another organization (404) and shows one the caller belongs to', async () => {
     const other = await otherOrg(db);
     await expect(getOrganization(db, owner, other.orgId)).rejects.toMatchObject({ status: 404 });
-    await expect(getOrganization(db, owner, 1)).resolves.toMatchObject({ organization: { id: 1 }, role: 'OW' });
+    await expect(getOrganization(db, owner, 1)).resolves.toMatchObject({ organization: { id: 1 }, standing: { role: 'OW' } });
   });
 
   it('lets Managers list members and refuses Reviewers and Annotators', async () => {

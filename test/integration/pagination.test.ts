@@ -5,7 +5,7 @@ import { listMembers } from '../../lib/organizations.js';
 import { addMember, bootstrapOrg, freshTable } from '../support/db.js';
 
 let db: Db;
-const owner: Principal = { userId: 1, orgId: 1, role: 'OW', via: 'token' };
+const owner: Principal = { userId: 1, orgId: 1, role: 'OW', via: 'token', overrides: {} };
 const TOTAL = 251;
 
 beforeAll(async () => {

@@ -27,6 +27,8 @@ const SPEC_GRID: Record<string, string> = {
   'organization.sso.configure': '- - - o o',
   'organization.access_review.run': '- - - o o',
   'organization.transfer_ownership': '- - - - o',
+  // SPEC §1 prose: the Owner restricts configurable permissions; the Owner's own rights never change.
+  'organization.permissions.configure': '- - - - o',
   'workspace.create': '- - o o o',
   'workspace.read': 'm m m o o',
   'workspace.update': '- - m o o',
@@ -69,6 +71,7 @@ describe('permission matrix (SPEC §1)', () => {
     expect(permissionsOf('OW')).toEqual(ACTIONS);
     expect(permissionsOf('AN')).toEqual(['organization.read', 'workspace.read', 'project.read', 'project.label', 'tokens.own']);
     expect(permissionsOf('AD')).not.toContain('organization.transfer_ownership');
+    expect(permissionsOf('AD')).not.toContain('organization.permissions.configure');
   });
 });
 

@@ -1,0 +1,15 @@
+import { z } from 'zod';
+import { getTokenPolicy, setTokenPolicy } from '../../lib/tokens.js';
+import { api, ok } from '../http.js';
+
+const body = z.object({
+  api_tokens_enabled: z.boolean().optional(),
+  legacy_api_tokens_enabled: z.boolean().optional(),
+  api_token_ttl_days: z.number().int().min(1).max(73000),
+});
+
+/** GET /api/jwt/settings. */
+export const get = api({}, async ({ principal, db }) => ok(await getTokenPolicy(db, principal)));
+
+/** POST /api/jwt/settings: switching a token kind off makes its tokens fail on the next request. */
+export const set = api({ body }, async ({ principal, body, db }) => ok(await setTokenPolicy(db, principal, body), 201));

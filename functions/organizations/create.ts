@@ -1,0 +1,9 @@
+import { z } from 'zod';
+import { foundOrganization } from '../../lib/organizations.js';
+import { api, ok } from '../http.js';
+import { organizationIdShape } from '../shapes.js';
+
+const body = z.object({ title: z.string().trim().min(1).max(1000) });
+
+/** Roster's addition: a signed-in user founds an organization and becomes its Owner. */
+export const handler = api({ body }, async ({ principal, body, db }) => ok(organizationIdShape(await foundOrganization(db, principal, body.title)), 201));

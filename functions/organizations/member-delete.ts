@@ -1,0 +1,9 @@
+import { z } from 'zod';
+import { directory } from '../../lib/directory.js';
+import { deleteMember } from '../../lib/organizations.js';
+import { api, idParam, noContent } from '../http.js';
+
+export const handler = api({ params: z.object({ id: idParam, user_pk: idParam }) }, async ({ principal, params, db }) => {
+  await deleteMember(db, principal, params.id, params.user_pk, directory());
+  return noContent();
+});

@@ -1,0 +1,8 @@
+import { z } from 'zod';
+import { getMember } from '../../lib/organizations.js';
+import { api, idParam, ok } from '../http.js';
+import { memberDetailShape } from '../shapes.js';
+
+export const handler = api({ params: z.object({ id: idParam, user_pk: idParam }) }, async ({ principal, params, db }) =>
+  ok(memberDetailShape(await getMember(db, principal, params.id, params.user_pk))),
+);

@@ -1,0 +1,8 @@
+import { z } from 'zod';
+import { setDefaultRole } from '../../lib/organizations.js';
+import { api, idParam, ok, roleField } from '../http.js';
+import { defaultRoleShape } from '../shapes.js';
+
+export const handler = api({ params: z.object({ id: idParam }), body: z.object({ default_role: roleField }) }, async ({ principal, params, body, db }) =>
+  ok(defaultRoleShape(await setDefaultRole(db, principal, params.id, body.default_role))),
+);

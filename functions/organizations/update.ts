@@ -1,0 +1,14 @@
+import { z } from 'zod';
+import { updateOrganization } from '../../lib/organizations.js';
+import { api, idParam, ok } from '../http.js';
+import { organizationShape } from '../shapes.js';
+
+const body = z.object({
+  title: z.string().trim().min(1).max(1000).optional(),
+  contact_info: z.email().max(254).nullable().optional(),
+});
+
+export const handler = api({ params: z.object({ id: idParam }), body }, async ({ principal, params, body, db }) => {
+  const { organization, standing } = await updateOrganization(db, principal, params.id, body);
+  return ok(organizationShape(organization, standing));
+});

@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { signingKey } from '../../lib/keys.js';
+import { blacklistPat, createPat, listPats, refreshAccess, rotatePat } from '../../lib/tokens.js';
+import { api, noContent, ok } from '../http.js';
+
+const refreshBody = z.object({ refresh: z.string().min(1).max(512) });
+
+/** GET /api/token/: the caller's personal access tokens (masked). */
+export const list = api({}, async ({ principal, db }) => ok(await listPats(db, principal)));
+
+/** POST /api/token/: a new personal access token, shown this once. */
+export const create = api({}, async ({ principal, db }) => ok(await createPat(db, principal), 201));
+
+/** POST /api/token/refresh/ {refresh}: the personal access token is the credential. */
+export const refresh = api({ body: refreshBody, auth: 'none' }, async ({ body, db }) => ok(await refreshAccess(db, body.refresh, await signingKey())));
+
+/** POST /api/token/rotate/ {refresh} → {refresh}. */
+export const rotate = api({ body: refreshBody }, async ({ principal, body, db }) => ok(await rotatePat(db, principal, body.refresh)));
+
+/** POST /api/token/blacklist/ {refresh} → 204. */
+export const blacklist = api({ body: refreshBody }, async ({ principal, body, db }) => {
+  await blacklistPat(db, principal, body.refresh);
+  return noContent();
+});

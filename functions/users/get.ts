@@ -1,0 +1,9 @@
+import { z } from 'zod';
+import { getUser } from '../../lib/users.js';
+import { api, idParam, ok } from '../http.js';
+import { userShape } from '../shapes.js';
+
+export const handler = api({ params: z.object({ id: idParam }) }, async ({ principal, params, db }) => {
+  const { user, memberships } = await getUser(db, principal, params.id);
+  return ok(userShape(user, memberships));
+});

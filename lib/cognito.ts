@@ -1,0 +1,49 @@
+import { JwtRsaVerifier } from 'aws-jwt-verify';
+import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
+import { AuthenticationError } from './errors.js';
+
+export interface CognitoConfig {
+  userPoolId: string;
+  clientId: string;
+  /** Token issuer: https://cognito-idp.<region>.amazonaws.com/<pool> in AWS; cognito-local's URL locally. */
+  issuer: string;
+}
+
+export function cognitoConfigFromEnv(env = process.env): CognitoConfig | undefined {
+  const userPoolId = env.COGNITO_USER_POOL_ID;
+  const clientId = env.COGNITO_CLIENT_ID;
+  if (!userPoolId || !clientId) return undefined;
+  const region = env.AWS_REGION ?? 'us-east-1';
+  return { userPoolId, clientId, issuer: env.COGNITO_ISSUER ?? `https://cognito-idp.${region}.amazonaws.com/${userPoolId}` };
+}
+
+/**
+ * Verifies Cognito access tokens with aws-jwt-verify against the pool's JWKS: signature, issuer,
+ * expiry, token_use "access" and the app client id. Returns the Cognito username (Roster uses the
+ * user's lower-case email). Roles never come from the token.
+ */
+export function cognitoVerifier(cfg: CognitoConfig) {
+  const verifier = JwtRsaVerifier.create(
+    {
+      issuer: cfg.issuer,
+      audience: null,
+      jwksUri: `${cfg.issuer}/.well-known/jwks.json`,
+      customJwtCheck: ({ payload }) => {
+        if (payload.token_use !== 'access') throw new Error('not an access token');
+        if (payload.client_id !== cfg.clientId) throw new Error('wrong client');
+      },
+    },
+    // aws-jwt-verify fetches over HTTPS only; the local user pool (cognito-local) serves its JWKS over HTTP.
+    cfg.issuer.startsWith('http://') ? { jwksCache: new SimpleJwksCache({ fetcher: { fetch: async (uri) => (await fetch(uri)).arrayBuffer() } }) } : undefined,
+  );
+  return async (jwt: string): Promise<{ username: string }> => {
+    try {
+      const payload = await verifier.verify(jwt);
+      const username = payload.username ?? payload['cognito:username'];
+      if (typeof username !== 'string') throw new Error('no username');
+      return { username: username.toLowerCase() };
+    } catch {
+      throw new AuthenticationError('Given token not valid for any token type');
+    }
+  };
+}

@@ -1,0 +1,199 @@
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { type Db, batchGet, cancellationReasons, transactWrite } from './db.js';
+import type { Directory } from './directory.js';
+import { ConflictError, NotFoundError, ValidationError } from './errors.js';
+import { asMembership, asOrganization, asUser, membershipItem, orgInviteLookup } from './items.js';
+import type { Mailer } from './mailer.js';
+import type { Membership, Organization, Principal, User } from './model.js';
+import { authorize } from './organizations.js';
+import type { Role } from './roles.js';
+import { keys } from './table.js';
+import { insertUser } from './users.js';
+import { hashToken, newToken, now } from './util.js';
+
+/** How long an emailed invitation stays valid. */
+export const INVITE_DAYS = 7;
+
+const inviteKey = (orgId: number, email: string) => ({ PK: keys.organization(orgId).PK, SK: `INVITE#${email}` });
+export const inviteUrl = (base: string, token: string) => `${base}/user/signup/?token=${token}`;
+
+async function organization(db: Db, orgId: number): Promise<Organization> {
+  const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.organization(orgId), ConsistentRead: true }));
+  if (!r.Item) throw new NotFoundError();
+  return asOrganization(r.Item);
+}
+
+/** GET /api/invite: the organization's invite link (joining through it gives role NO until someone assigns one). */
+export async function getInvite(db: Db, p: Principal, base: string) {
+  await authorize(db, p, p.orgId, 'organization.invite');
+  const org = await organization(db, p.orgId);
+  return { invite_url: inviteUrl(base, org.token), token: org.token };
+}
+
+/** POST /api/invite/reset-token: a new link; the old one is dead in the same transaction. */
+export async function resetInvite(db: Db, p: Principal, base: string) {
+  await authorize(db, p, p.orgId, 'organization.invite');
+  const org = await organization(db, p.orgId);
+  const token = newToken();
+  try {
+    await transactWrite(db, [
+      {
+        Update: {
+          TableName: db.table,
+          Key: keys.organization(p.orgId),
+          UpdateExpression: 'SET #t = :new',
+          ConditionExpression: '#t = :old',
+          ExpressionAttributeNames: { '#t': 'token' },
+          ExpressionAttributeValues: { ':new': token, ':old': org.token },
+        },
+      },
+      { Delete: { TableName: db.table, Key: keys.token(hashToken(org.token)) } },
+      { Put: { TableName: db.table, Item: orgInviteLookup(p.orgId, token) } },
+    ]);
+  } catch (err) {
+    if (cancellationReasons(err)) throw new ConflictError('The invite link was reset meanwhile; retry.');
+    throw err;
+  }
+  return { invite_url: inviteUrl(base, token), token };
+}
+
+export interface InviteRequest {
+  emails: string[];
+  role?: Role | null;
+  projects?: number[];
+  workspaces?: number[];
+}
+
+/**
+ * POST /api/invite/send-email: one single-use invitation per address (replacing an earlier one),
+ * valid for INVITE_DAYS, carrying the role and the projects and workspaces to join. Addresses that
+ * are already members are skipped and reported.
+ */
+export async function sendInvites(db: Db, p: Principal, req: InviteRequest, base: string, mail: Mailer) {
+  await authorize(db, p, p.orgId, 'organization.invite');
+  const org = await organization(db, p.orgId);
+  const role = req.role ?? org.default_role;
+  if (role === 'OW' || role === 'DI') throw new ValidationError('Validation error', { role: ['Invitations cannot give the Owner or Deactivated role.'] });
+  const emails = [...new Set(req.emails.map((e) => e.toLowerCase()))];
+  const claims = await batchGet(db, emails.map((e) => keys.email(e)), true);
+  const userIds = new Map(claims.map((c) => [String(c.PK).slice('EMAIL#'.length), c.userId as number]));
+  const memberships = await batchGet(db, [...userIds.values()].map((u) => keys.membership(p.orgId, u)), true);
+  const members = new Set(memberships.filter((m) => m.deleted_at === null).map((m) => m.user_id as number));
+  const inviter = asUser((await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.user(p.userId) }))).Item ?? { email: 'An administrator' });
+
+  const sent: string[] = [];
+  const skipped: { email: string; reason: string }[] = [];
+  for (const email of emails) {
+    const uid = userIds.get(email);
+    if (uid !== undefined && members.has(uid)) {
+      skipped.push({ email, reason: 'already a member' });
+      continue;
+    }
+    const token = newToken();
+    const hash = hashToken(token);
+    const expires = new Date(Date.now() + INVITE_DAYS * 86_400_000);
+    const ttl = Math.floor(expires.getTime() / 1000);
+    const existing = (await db.doc.send(new GetCommand({ TableName: db.table, Key: inviteKey(p.orgId, email), ConsistentRead: true }))).Item;
+    await transactWrite(db, [
+      {
+        Put: {
+          TableName: db.table,
+          Item: {
+            ...inviteKey(p.orgId, email),
+            type: 'invite',
+            email,
+            role,
+            projects: req.projects ?? [],
+            workspaces: req.workspaces ?? [],
+            invited_by: p.userId,
+            created_at: now(),
+            expires_at: expires.toISOString(),
+            tokenHash: hash,
+            expiresAt: ttl,
+          },
+        },
+      },
+      { Put: { TableName: db.table, Item: { ...keys.token(hash), type: 'invite', orgId: p.orgId, email, expiresAt: ttl } } },
+      ...(existing ? [{ Delete: { TableName: db.table, Key: keys.token(String(existing.tokenHash)) } }] : []),
+    ]);
+    await mail.sendInvite({ to: email, organization: org.title, inviteUrl: inviteUrl(base, token), invitedBy: inviter.email });
+    sent.push(email);
+  }
+  return { detail: 'Invites sent.', sent, skipped };
+}
+
+/** POST /api/invite/revoke {email}: the invitation's link stops working. */
+export async function revokeInvite(db: Db, p: Principal, email: string) {
+  await authorize(db, p, p.orgId, 'organization.invite');
+  const key = inviteKey(p.orgId, email.toLowerCase());
+  const invite = (await db.doc.send(new GetCommand({ TableName: db.table, Key: key, ConsistentRead: true }))).Item;
+  if (!invite) throw new NotFoundError('No pending invitation for this email.');
+  try {
+    await transactWrite(db, [
+      { Delete: { TableName: db.table, Key: key, ConditionExpression: 'tokenHash = :h', ExpressionAttributeValues: { ':h': invite.tokenHash } } },
+      { Delete: { TableName: db.table, Key: keys.token(String(invite.tokenHash)) } },
+    ]);
+  } catch (err) {
+    if (cancellationReasons(err)) throw new NotFoundError('No pending invitation for this email.');
+    throw err;
+  }
+  return { detail: 'Invite revoked.' };
+}
+
+export interface Signup {
+  token: string;
+  email: string;
+  password?: string;
+  first_name?: string;
+  last_name?: string;
+  username?: string;
+}
+
+/**
+ * Join an organization through an invite: an emailed invitation gives its role (single use, the
+ * address must match); the organization's link gives Not Activated until someone assigns a role.
+ * A new person gets a user (and a sign-in account with the password); someone who already has an
+ * account calls this signed in and gets only the new membership.
+ */
+export async function acceptInvite(db: Db, s: Signup, caller: Principal | undefined, directory: Directory): Promise<{ user: User; membership: Membership }> {
+  const email = s.email.toLowerCase();
+  const found = (await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.token(hashToken(s.token)), ConsistentRead: true }))).Item;
+  const valid = found && (found.type === 'org_invite' || (found.type === 'invite' && found.expiresAt * 1000 > Date.now()));
+  if (!valid) throw new NotFoundError('This invitation is invalid, expired or revoked.');
+  if (found.type === 'invite' && found.email !== email) throw new ValidationError('Validation error', { email: ['This invitation was sent to another address.'] });
+  const orgId = found.orgId as number;
+  let role: Role = 'NO';
+  const consume: Record<string, unknown>[] = [];
+  if (found.type === 'invite') {
+    const invite = (await db.doc.send(new GetCommand({ TableName: db.table, Key: inviteKey(orgId, email), ConsistentRead: true }))).Item;
+    if (!invite || invite.tokenHash !== hashToken(s.token)) throw new NotFoundError('This invitation is invalid, expired or revoked.');
+    role = invite.role;
+    consume.push(
+      { Delete: { TableName: db.table, Key: inviteKey(orgId, email), ConditionExpression: 'tokenHash = :h', ExpressionAttributeValues: { ':h': invite.tokenHash } } },
+      { Delete: { TableName: db.table, Key: keys.token(String(invite.tokenHash)) } },
+    );
+  }
+
+  const claim = (await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.email(email), ConsistentRead: true }))).Item;
+  if (!claim) {
+    if (caller) throw new ValidationError('Validation error', { email: ['Sign up without credentials, or use the address of your account.'] });
+    return insertUser(db, orgId, { email, username: s.username, first_name: s.first_name, last_name: s.last_name, password: s.password }, { role, source: 'invite', directory, extra: consume });
+  }
+  if (!caller || caller.userId !== claim.userId) {
+    throw new ConflictError('An account with this email exists: sign in and accept the invitation with your credentials.');
+  }
+  const user = asUser((await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.user(claim.userId), ConsistentRead: true }))).Item!);
+  const item = membershipItem(orgId, user, role, 'invite', now());
+  try {
+    // A deleted member comes back through a new invitation: their membership is replaced.
+    await transactWrite(db, [
+      { Put: { TableName: db.table, Item: item, ConditionExpression: 'attribute_not_exists(PK) OR deleted_at <> :null', ExpressionAttributeValues: { ':null': null } } },
+      ...consume,
+    ] as never);
+  } catch (err) {
+    if (cancellationReasons(err)?.[0]?.code === 'ConditionalCheckFailed') throw new ConflictError('You are already a member of this organization.');
+    if (cancellationReasons(err)) throw new NotFoundError('This invitation is invalid, expired or revoked.');
+    throw err;
+  }
+  return { user, membership: asMembership(item) };
+}
