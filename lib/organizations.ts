@@ -166,7 +166,8 @@ function memberFilter(f: MemberFilters): Filter {
     parts.push(`#role IN (${f.role.map((r, i) => ((values[`:r${i}`] = r), `:r${i}`)).join(', ')})`);
   }
   if (f.search) {
-    parts.push('contains(search, :q)');
+    names['#search'] = 'search';
+    parts.push('contains(#search, :q)');
     values[':q'] = f.search.toLowerCase();
   }
   if (f.lastActivityGte || f.lastActivityLte) names['#user'] = 'user';

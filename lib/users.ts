@@ -160,9 +160,9 @@ export async function updateUser(db: Db, p: Principal, userId: number, patch: Us
         Update: {
           TableName: db.table,
           Key: keys.membership(m.organization, userId),
-          UpdateExpression: 'SET #user = :copy, search = :search',
+          UpdateExpression: 'SET #user = :copy, #search = :search',
           ConditionExpression: 'attribute_exists(PK)',
-          ExpressionAttributeNames: { '#user': 'user' },
+          ExpressionAttributeNames: { '#user': 'user', '#search': 'search' },
           ExpressionAttributeValues: { ':copy': copy, ':search': searchText(next) },
         },
       })),
