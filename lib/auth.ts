@@ -4,6 +4,7 @@ import { type Db, batchGet } from './db.js';
 import { AuthenticationError } from './errors.js';
 import { asOrganization } from './items.js';
 import { type Membership, type Principal, type Via, isActiveMembership } from './model.js';
+import { canInOrganization } from './permissions.js';
 import { tokenPolicyOf } from './settings.js';
 import { keys } from './table.js';
 import { hashToken } from './util.js';
@@ -81,5 +82,10 @@ async function resolve(
       throw new AuthenticationError('Token is blacklisted or expired.');
     }
   }
-  return { userId, orgId, role: m.role, via, overrides: org.permission_overrides ?? {} };
+  const overrides = org.permission_overrides ?? {};
+  // An Owner may restrict API tokens to some roles: the others keep signing in, but not with tokens.
+  if (via !== 'cognito' && !canInOrganization(m.role, 'tokens.own', overrides)) {
+    throw new AuthenticationError('API tokens are not allowed for your role in this organization.');
+  }
+  return { userId, orgId, role: m.role, via, overrides };
 }

@@ -3,7 +3,7 @@ import { type Db, batchGet, cancellationReasons, transactWrite } from './db.js';
 import type { Directory } from './directory.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
 import { asMembership, asOrganization, asUser, membershipItem, orgInviteLookup } from './items.js';
-import type { Mailer } from './mailer.js';
+import { type Mailer, UndeliverableError } from './mailer.js';
 import type { Membership, Organization, Principal, User } from './model.js';
 import { authorize } from './organizations.js';
 import type { Role } from './roles.js';
@@ -82,7 +82,7 @@ export async function sendInvites(db: Db, p: Principal, req: InviteRequest, base
   const inviter = asUser((await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.user(p.userId) }))).Item ?? { email: 'An administrator' });
 
   const sent: string[] = [];
-  const skipped: { email: string; reason: string }[] = [];
+  const skipped: { email: string; reason: string; invite_url?: string }[] = [];
   for (const email of emails) {
     const uid = userIds.get(email);
     if (uid !== undefined && members.has(uid)) {
@@ -116,7 +116,14 @@ export async function sendInvites(db: Db, p: Principal, req: InviteRequest, base
       { Put: { TableName: db.table, Item: { ...keys.token(hash), type: 'invite', orgId: p.orgId, email, expiresAt: ttl } } },
       ...(existing ? [{ Delete: { TableName: db.table, Key: keys.token(String(existing.tokenHash)) } }] : []),
     ]);
-    await mail.sendInvite({ to: email, organization: org.title, inviteUrl: inviteUrl(base, token), invitedBy: inviter.email });
+    try {
+      await mail.sendInvite({ to: email, organization: org.title, inviteUrl: inviteUrl(base, token), invitedBy: inviter.email });
+    } catch (err) {
+      if (!(err instanceof UndeliverableError)) throw err;
+      // The invitation stands; the administrator shares its link.
+      skipped.push({ email, reason: err.message, invite_url: inviteUrl(base, token) });
+      continue;
+    }
     sent.push(email);
   }
   return { detail: 'Invites sent.', sent, skipped };

@@ -1,6 +1,11 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { AdminCreateUserCommand, CognitoIdentityProviderClient, UsernameExistsException } from '@aws-sdk/client-cognito-identity-provider';
+import {
+  AdminCreateUserCommand,
+  CognitoIdentityProviderClient,
+  UnsupportedUserStateException,
+  UsernameExistsException,
+} from '@aws-sdk/client-cognito-identity-provider';
 
 export interface InviteMessage {
   to: string;
@@ -8,6 +13,9 @@ export interface InviteMessage {
   inviteUrl: string;
   invitedBy: string;
 }
+
+/** The message cannot go out to this address (e.g. it has a confirmed account); the link is shared by hand. */
+export class UndeliverableError extends Error {}
 
 /** Where invitation emails go. */
 export interface Mailer {
@@ -64,7 +72,13 @@ export class CognitoMailer implements Mailer {
       await this.client.send(new AdminCreateUserCommand(input));
     } catch (err) {
       if (!(err instanceof UsernameExistsException)) throw err;
-      await this.client.send(new AdminCreateUserCommand({ ...input, MessageAction: 'RESEND', UserAttributes: undefined }));
+      try {
+        await this.client.send(new AdminCreateUserCommand({ ...input, MessageAction: 'RESEND', UserAttributes: undefined }));
+      } catch (resend) {
+        // Cognito resends only to accounts still waiting for their first password.
+        if (resend instanceof UnsupportedUserStateException) throw new UndeliverableError('has a sign-in account already: share the invite link with them');
+        throw resend;
+      }
     }
   }
 }

@@ -5,6 +5,7 @@ import { AuthenticationError, ConflictError, ForbiddenError, NotFoundError } fro
 import { asOrganization } from './items.js';
 import { type Membership, type Principal, isActiveMembership } from './model.js';
 import { authorize } from './organizations.js';
+import { canInOrganization } from './permissions.js';
 import { type TokenPolicy, tokenPolicyOf } from './settings.js';
 import { keys, pad } from './table.js';
 import { hashToken, newToken, now } from './util.js';
@@ -152,7 +153,9 @@ export async function refreshAccess(db: Db, refresh: string, key: Uint8Array): P
   const m = items.find((i) => i.SK !== 'ORG') as Membership | undefined;
   const org = items.find((i) => i.SK === 'ORG');
   if (!m || !org || !isActiveMembership(m)) throw new AuthenticationError('User inactive or deleted.');
-  if (!tokenPolicyOf(asOrganization(org)).api_tokens_enabled) throw new AuthenticationError('API tokens are disabled in this organization.');
+  const settings = asOrganization(org);
+  if (!tokenPolicyOf(settings).api_tokens_enabled) throw new AuthenticationError('API tokens are disabled in this organization.');
+  if (!canInOrganization(m.role, 'tokens.own', settings.permission_overrides)) throw new AuthenticationError('API tokens are not allowed for your role in this organization.');
   return { access: await signAccessToken(key, { userId: pat.userId, orgId: pat.orgId, patHash: pat.hash }) };
 }
 
