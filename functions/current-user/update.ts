@@ -6,5 +6,6 @@ import { userShape } from '../shapes.js';
 
 export const handler = api({ body: userPatch }, async ({ principal, body, db }) => {
   const { user, memberships } = await updateUser(db, principal, principal.userId, body, directory());
-  return ok(userShape(user, memberships));
+  // As GET /api/current-user: the organization this request acts in, unless it just switched.
+  return ok(userShape({ ...user, active_organization: body.active_organization ?? principal.orgId }, memberships));
 });

@@ -53,6 +53,10 @@ export async function otherOrg(db: Db, title = 'Other'): Promise<{ orgId: number
   const user = newUserItem(id, { email: `owner${id}@other.example.com` }, null, at);
   await transactWrite(db, userPuts(db.table, user));
   const org = await createOrganization(db, id, title);
+  // As if they had signed in there: their active organization is the one they own.
+  for (const key of [keys.user(id), keys.email(user.email)]) {
+    await db.doc.send(new UpdateCommand({ TableName: db.table, Key: key, UpdateExpression: 'SET active_organization = :o', ExpressionAttributeValues: { ':o': org.id } }));
+  }
   const token = await resetLegacyToken(db, org.id, id);
   return { orgId: org.id, owner: { userId: id, email: user.email, token } };
 }
