@@ -6,7 +6,7 @@ import { asMembership, asOrganization, asUser, membershipItem, orgInviteLookup }
 import { type Mailer, UndeliverableError } from './mailer.js';
 import type { Membership, Organization, Principal, User } from './model.js';
 import { authorize } from './organizations.js';
-import type { Role } from './roles.js';
+import { type Role, isActive } from './roles.js';
 import { keys } from './table.js';
 import { insertUser } from './users.js';
 import { hashToken, newToken, now } from './util.js';
@@ -159,8 +159,9 @@ export interface Signup {
 /**
  * Join an organization through an invite: an emailed invitation gives its role (single use, the
  * address must match); the organization's link gives Not Activated until someone assigns a role.
- * A new person gets a user (and a sign-in account with the password); someone who already has an
- * account calls this signed in and gets only the new membership.
+ * A new person gets a user (and a sign-in account with the password). Someone who already has an
+ * account gets only the new membership (replacing a deleted one), through an emailed invitation
+ * or, with the link, signed in as that account.
  */
 export async function acceptInvite(db: Db, s: Signup, caller: Principal | undefined, directory: Directory): Promise<{ user: User; membership: Membership }> {
   const email = s.email.toLowerCase();
@@ -186,21 +187,27 @@ export async function acceptInvite(db: Db, s: Signup, caller: Principal | undefi
     if (caller) throw new ValidationError('Validation error', { email: ['Sign up without credentials, or use the address of your account.'] });
     return insertUser(db, orgId, { email, username: s.username, first_name: s.first_name, last_name: s.last_name, password: s.password }, { role, source: 'invite', directory, extra: consume });
   }
-  if (!caller || caller.userId !== claim.userId) {
-    throw new ConflictError('An account with this email exists: sign in and accept the invitation with your credentials.');
-  }
+  // An existing account joins through an emailed invitation (single use, sent to that address: the
+  // token proves the address) or, through the organization's link, signed in as that account.
+  const proven = found.type === 'invite' || caller?.userId === claim.userId;
+  if (!proven) throw new ConflictError('An account with this email exists: sign in and accept the invitation with your credentials.');
+  if (caller && caller.userId !== claim.userId) throw new ConflictError('This invitation is for another account.');
   const user = asUser((await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.user(claim.userId), ConsistentRead: true }))).Item!);
-  const item = membershipItem(orgId, user, role, 'invite', now());
+  const item = membershipItem(orgId, { ...user, active_organization: orgId }, role, 'invite', now());
   try {
-    // A deleted member comes back through a new invitation: their membership is replaced.
     await transactWrite(db, [
+      // A deleted member comes back through a new invitation: their membership is replaced.
       { Put: { TableName: db.table, Item: item, ConditionExpression: 'attribute_not_exists(PK) OR deleted_at <> :null', ExpressionAttributeValues: { ':null': null } } },
       ...consume,
+      // The organization joined becomes the active one (what a Cognito sign-in acts in).
+      { Update: { TableName: db.table, Key: keys.user(user.id), UpdateExpression: 'SET active_organization = :o', ExpressionAttributeValues: { ':o': orgId } } },
+      { Update: { TableName: db.table, Key: keys.email(email), UpdateExpression: 'SET active_organization = :o', ExpressionAttributeValues: { ':o': orgId } } },
     ] as never);
   } catch (err) {
     if (cancellationReasons(err)?.[0]?.code === 'ConditionalCheckFailed') throw new ConflictError('You are already a member of this organization.');
     if (cancellationReasons(err)) throw new NotFoundError('This invitation is invalid, expired or revoked.');
     throw err;
   }
-  return { user, membership: asMembership(item) };
+  if (isActive(role)) await directory.enable(email);
+  return { user: { ...user, active_organization: orgId }, membership: asMembership(item) };
 }
