@@ -139,7 +139,10 @@ export function api<P extends z.ZodType = z.ZodObject, Q extends z.ZodType = z.Z
 export const ok = (body: unknown, status = 200) => json(status, body);
 
 /** Path-parameter ids: positive integers, as in LSE's URL patterns (anything else is a 404). */
-export const idParam = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+export const idParam = z
+  .string()
+  .regex(/^[1-9][0-9]{0,14}$/)
+  .transform(Number);
 
 /** LSE page-number pagination parameters, plus Roster's cursor carried in `next` links. */
 export const pageQuery = z.object({

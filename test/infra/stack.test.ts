@@ -80,6 +80,35 @@ describe('Roster stack', () => {
     }
   });
 
+  it('grants Cognito admin calls and the signing secret only to the routes that need them, each with its variable', () => {
+    const statementsOf = (role: { node: { findChild(id: string): { node: { defaultChild?: unknown } } } }) =>
+      template.toJSON().Resources[stack.getLogicalId(role.node.findChild('DefaultPolicy').node.defaultChild as CfnElement)].Properties.PolicyDocument.Statement as { Action: string[] | string }[];
+    for (const route of routes) {
+      const fn = stack.api.functions[`${route.method} ${route.path}`]!;
+      const actions = statementsOf(fn.role).flatMap((st) => [st.Action].flat());
+      const env = template.toJSON().Resources[stack.getLogicalId(fn.fn.node.defaultChild as CfnElement)].Properties.Environment.Variables;
+      const needs = route.needs ?? [];
+      expect(actions.some((a) => a.startsWith('cognito-idp:AdminDisableUser')), route.path).toBe(needs.includes('directory'));
+      expect(actions.includes('cognito-idp:AdminCreateUser'), route.path).toBe(needs.includes('directory') || needs.includes('mailer'));
+      expect(actions.includes('secretsmanager:GetSecretValue'), route.path).toBe(needs.includes('signingKey'));
+      expect('SIGNING_SECRET_ARN' in env, route.path).toBe(needs.includes('signingKey'));
+      expect('COGNITO_USER_POOL_ID' in env, route.path).toBe(needs.some((n) => n !== 'signingKey'));
+    }
+  });
+
+  it('has a user pool nobody signs up to on their own, an app client with USER_PASSWORD_AUTH, and the invitation trigger', () => {
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      AdminCreateUserConfig: Match.objectLike({ AllowAdminCreateUserOnly: true }),
+      LambdaConfig: { CustomMessage: Match.anyValue() },
+      DeletionProtection: 'ACTIVE',
+    });
+    template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      ExplicitAuthFlows: Match.arrayWith(['ALLOW_USER_PASSWORD_AUTH']),
+      GenerateSecret: false,
+    });
+    template.resourceCountIs('AWS::SecretsManager::Secret', 1);
+  });
+
   it('wires the stream consumer with bounded retries, bisect, max age, partial batch responses and an SQS on-failure destination', () => {
     template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
       StartingPosition: 'TRIM_HORIZON',
