@@ -233,15 +233,20 @@ async function syncDirectory(db: Db, directory: Directory, userId: number, email
 }
 
 /**
- * Assign an organization role (which also activates with an active role, or deactivates with DI).
- * One transaction: the target's update is conditional on it existing, not being deleted and not
- * being the Owner; a condition check re-reads the caller's own membership so that a caller demoted
- * a moment ago cannot still change roles (two administrators demoting each other: one wins).
+ * An Owner or Administrator changes another member, never the Owner, in one transaction: the
+ * target's update is conditional on it existing, not being deleted and not being the Owner; a
+ * condition check re-reads the caller's own membership so that a caller demoted a moment ago cannot
+ * still act (two administrators demoting each other: one wins). Returns the committed membership,
+ * and brings the member's sign-in account in line.
  */
-export async function assignRole(db: Db, p: Principal, orgId: number, userId: number, role: Role, directory: Directory): Promise<Membership> {
-  await authorize(db, p, orgId, 'organization.roles.assign', { activeOnly: true });
-  if (userId === p.userId) throw new ForbiddenError('You cannot change your own role.');
-  if (role === 'OW') throw new ConflictError('The Owner changes only through an ownership transfer.');
+async function changeMember(
+  db: Db,
+  p: Principal,
+  orgId: number,
+  userId: number,
+  change: { set: string; values: Record<string, unknown>; ownerDetail: string },
+  directory: Directory,
+): Promise<Membership> {
   try {
     await transactWrite(db, [
       callerIsAdmin(db, orgId, p.userId),
@@ -249,21 +254,37 @@ export async function assignRole(db: Db, p: Principal, orgId: number, userId: nu
         Update: {
           TableName: db.table,
           Key: keys.membership(orgId, userId),
-          UpdateExpression: 'SET #role = :role, role_source = :source, updated_at = :at',
+          UpdateExpression: `SET ${change.set}, updated_at = :at`,
           ConditionExpression: 'attribute_exists(PK) AND #role <> :ow AND deleted_at = :null',
           ExpressionAttributeNames: { '#role': 'role' },
-          ExpressionAttributeValues: { ':role': role, ':source': p.via === 'cognito' ? 'manual' : 'api', ':at': now(), ':ow': 'OW', ':null': null },
+          ExpressionAttributeValues: { ...change.values, ':at': now(), ':ow': 'OW', ':null': null },
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
         },
       },
     ]);
   } catch (err) {
-    refusal(err, 'The Owner cannot be demoted or deactivated; transfer ownership first.');
+    refusal(err, change.ownerDetail);
   }
   // Read back the committed item so the response shows exactly what is stored.
   const m = (await getMembership(db, orgId, userId))!;
   await syncDirectory(db, directory, userId, m.user.email);
   return m;
+}
+
+/** Assign an organization role (which also activates with an active role, or deactivates with DI). */
+export async function assignRole(db: Db, p: Principal, orgId: number, userId: number, role: Role, directory: Directory): Promise<Membership> {
+  await authorize(db, p, orgId, 'organization.roles.assign', { activeOnly: true });
+  if (userId === p.userId) throw new ForbiddenError('You cannot change your own role.');
+  if (role === 'OW') throw new ConflictError('The Owner changes only through an ownership transfer.');
+  const source = p.via === 'cognito' ? 'manual' : 'api';
+  return changeMember(
+    db,
+    p,
+    orgId,
+    userId,
+    { set: '#role = :role, role_source = :source', values: { ':role': role, ':source': source }, ownerDetail: 'The Owner cannot be demoted or deactivated; transfer ownership first.' },
+    directory,
+  );
 }
 
 /**
@@ -273,26 +294,7 @@ export async function assignRole(db: Db, p: Principal, orgId: number, userId: nu
 export async function deleteMember(db: Db, p: Principal, orgId: number, userId: number, directory: Directory): Promise<void> {
   await authorize(db, p, orgId, 'organization.roles.assign', { activeOnly: true });
   if (userId === p.userId) throw new MethodNotAllowedError('User cannot soft delete self.');
-  try {
-    await transactWrite(db, [
-      callerIsAdmin(db, orgId, p.userId),
-      {
-        Update: {
-          TableName: db.table,
-          Key: keys.membership(orgId, userId),
-          UpdateExpression: 'SET deleted_at = :at, updated_at = :at',
-          ConditionExpression: 'attribute_exists(PK) AND #role <> :ow AND deleted_at = :null',
-          ExpressionAttributeNames: { '#role': 'role' },
-          ExpressionAttributeValues: { ':at': now(), ':ow': 'OW', ':null': null },
-          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
-        },
-      },
-    ]);
-  } catch (err) {
-    refusal(err, 'The Owner cannot be deleted; transfer ownership first.');
-  }
-  const m = (await getMembership(db, orgId, userId))!;
-  await syncDirectory(db, directory, userId, m.user.email);
+  await changeMember(db, p, orgId, userId, { set: 'deleted_at = :gone', values: { ':gone': now() }, ownerDetail: 'The Owner cannot be deleted; transfer ownership first.' }, directory);
 }
 
 /**

@@ -3,17 +3,10 @@ import { directory } from '../../lib/directory.js';
 import { createUser } from '../../lib/users.js';
 import { api, ok } from '../http.js';
 import { userShape } from '../shapes.js';
+import { userPatch } from './patch-body.js';
 
-const text = z.string().max(256);
-const body = z.object({
-  email: z.email().max(254),
-  username: text.min(1).optional(),
-  first_name: text.optional(),
-  last_name: text.optional(),
-  phone: text.optional(),
-  allow_newsletters: z.boolean().nullable().optional(),
-  password: z.string().min(8).max(256).optional(),
-});
+/** LSE's LseUserRequest: the editable user fields, plus the email that identifies the user. */
+const body = userPatch.omit({ active_organization: true }).extend({ email: z.email().max(254) });
 
 export const handler = api({ body }, async ({ principal, body, db }) => {
   const { user, membership } = await createUser(db, principal, body, directory());
