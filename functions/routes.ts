@@ -94,6 +94,7 @@ export const routes: readonly Route[] = [
   r('POST', '/api/projects/{id}/members/', 'projects/index#addMember', 'readwrite'),
   r('DELETE', '/api/projects/{id}/members/', 'projects/index#removeMember', 'readwrite'),
   r('GET', '/api/projects/{id}/members/paginated/', 'projects/index#membersPage', 'read'),
+  r('GET', '/api/projects/{id}/members/export/', 'projects/index#exportMembers', 'read'),
   r('GET', '/api/projects/{id}/roles', 'projects/index#projectRoles', 'read'),
   // access checks for the platform's services
   r('POST', '/api/access/check', 'access/index#checkOne', 'read'),

@@ -99,3 +99,30 @@ export const deleteRole = api({ params: project }, async ({ principal, params, d
   return noContent();
 });
 export const projectRoles = api({ params: project }, async ({ principal, params, db }) => ok((await rolesOfProject(db, principal, params.id)).map(projectRoleShape)));
+
+/** A CSV cell: quoted when needed, and never read as a formula by a spreadsheet (names are anyone's text). */
+const cell = (v: unknown) => {
+  let s = v === null || v === undefined ? '' : String(v);
+  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+};
+const COLUMNS = ['id', 'email', 'username', 'first_name', 'last_name', 'organization_role', 'project_role', 'effective_role', 'implicit_member'];
+
+/** GET …/members/export/: the members as CSV (`implicit=false` for direct members only), read page by page. */
+export const exportMembers = api({ params: project, query: memberQuery.omit({ cursor: true, page_size: true }) }, async ({ principal, params, query, db }) => {
+  const lines = [COLUMNS.join(',')];
+  let cursor: string | undefined;
+  do {
+    const page = await projectMembers(db, principal, params.id, { ...query, cursor, pageSize: 1000 });
+    for (const v of page.items) {
+      const u = v.membership.user;
+      lines.push([u.id, u.email, u.username, u.first_name, u.last_name, v.membership.role, v.projectRole?.role, v.access.allowed ? v.access.role : '', v.implicit].map(cell).join(','));
+    }
+    cursor = page.next;
+  } while (cursor);
+  return {
+    statusCode: 200,
+    headers: { 'content-type': 'text/csv; charset=utf-8', 'content-disposition': `attachment; filename="project-${params.id}-members.csv"` },
+    body: `${lines.join('\r\n')}\r\n`,
+  };
+});

@@ -96,6 +96,7 @@ const rows: Row[] = [
     other: 404,
   },
   { name: 'page project members', method: 'GET', path: () => `/api/projects/${project}/members/paginated/`, ok: 200, allowed: READERS, other: 404 },
+  { name: 'export project members', method: 'GET', path: () => `/api/projects/${project}/members/export/`, ok: 200, allowed: READERS, other: 404 },
   { name: 'project roles of a project', method: 'GET', path: () => `/api/projects/${project}/roles`, ok: 200, allowed: READERS, other: 404 },
   { name: 'list project roles', method: 'GET', path: () => '/api/projects/roles/', ok: 200, allowed: [...ADMINS, 'MA_in', 'MA_out'], readers: EVERYONE, other: 'ok' },
   { name: 'set project role', method: 'POST', path: () => '/api/projects/roles/', body: async () => ({ project, user: (await addMember(db, 1, 'AN')).userId, role: 'RE' }), ok: 201, allowed: MANAGERS_IN, other: 404 },

@@ -140,6 +140,15 @@ describe('project members', () => {
     expect(removeImplicit.status).toBe(409);
     expect(removeImplicit.body.detail).toMatch(/workspace/);
     expect((await call('DELETE', `/api/projects/${p.id}/members/?user=1`, { token: OWNER_TOKEN })).status).toBe(409);
+    const csv = await call('GET', `/api/projects/${p.id}/members/export/?implicit=false`, { token: OWNER_TOKEN });
+    expect(csv.headers.get('content-type')).toMatch(/^text\/csv/);
+    const rows = (csv.body as string).trim().split('\r\n');
+    expect(rows[0]).toBe('id,email,username,first_name,last_name,organization_role,project_role,effective_role,implicit_member');
+    expect(rows.slice(1).map((r) => Number(r.split(',')[0]))).toEqual([direct.userId]);
+    expect(rows[1]).toContain(',RE,AN,AN,false');
+    await call('PATCH', `/api/users/${direct.userId}/`, { token: OWNER_TOKEN, body: { first_name: '=HYPERLINK("x")', last_name: 'a,b' } });
+    const risky = ((await call('GET', `/api/projects/${p.id}/members/export/?implicit=false`, { token: OWNER_TOKEN })).body as string).split('\r\n')[1]!;
+    expect(risky).toContain(`"'=HYPERLINK(""x"")","a,b"`);
     expect((await call('DELETE', `/api/projects/${p.id}/members/?user=${direct.userId}`, { token: OWNER_TOKEN })).status).toBe(204);
     expect(await sees(direct.token, p.id)).toBe(false);
   });

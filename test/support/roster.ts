@@ -44,6 +44,7 @@ export function client(base: string) {
     }
     const res = await fetch(`${base}${path}`, { method, headers, body: payload });
     const text = await res.text();
-    return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+    const isJson = res.headers.get('content-type')?.includes('json');
+    return { status: res.status, body: text && isJson ? JSON.parse(text) : text || undefined, headers: res.headers };
   };
 }
