@@ -18,6 +18,7 @@ import {
 } from '../lib/errors.js';
 import { type Principal, VIAS, type Via } from '../lib/model.js';
 import { ROLES, isRole } from '../lib/roles.js';
+import { gatewayPath, handlerRef, routes } from './routes.js';
 
 export type ApiEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthContext>;
 export type ApiResult = APIGatewayProxyStructuredResultV2;
@@ -172,3 +173,26 @@ export const roleField = z.enum(ROLES);
 const csv = z.string().transform((s) => s.split(',').filter(Boolean));
 export const csvRoles = csv.pipe(z.array(roleField).max(ROLES.length));
 export const csvIds = csv.pipe(z.array(z.string().regex(/^[1-9][0-9]{0,14}$/).transform(Number)).max(1000));
+
+/** A Lambda handler of one route, as `api()` builds it (its context type carries that route's input). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Handler = (event: ApiEvent, context: any) => Promise<ApiResult>;
+
+/**
+ * The one Lambda handler of a module that serves several routes: it finds the route by API
+ * Gateway's route key in the route table and calls that route's export. Unknown keys are 404.
+ */
+export function routed(module: string, handlers: Record<string, Handler>): (event: ApiEvent, context: Context) => Promise<ApiResult> {
+  const byKey = new Map<string, Handler>();
+  for (const r of routes) {
+    const ref = handlerRef(r.handler);
+    if (ref.module !== module) continue;
+    const h = handlers[ref.export];
+    if (!h) throw new Error(`${module} has no export ${ref.export} for ${r.method} ${r.path}`);
+    byKey.set(`${r.method} ${gatewayPath(r.path)}`, h);
+  }
+  return async (event, context) => {
+    const h = byKey.get(event.routeKey);
+    return h ? h(event, context) : json(404, { detail: 'Not found.' });
+  };
+}

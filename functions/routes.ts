@@ -78,6 +78,8 @@ export const routes: readonly Route[] = [
   r('POST', '/api/workspaces/{id}/memberships/', 'workspaces/index#addMember', 'readwrite'),
   r('DELETE', '/api/workspaces/{id}/memberships/', 'workspaces/index#removeMember', 'readwrite'),
   r('GET', '/api/workspaces/{id}/memberships/paginated/', 'workspaces/index#membersPage', 'read'),
+  r('POST', '/api/workspaces/{id}/memberships/bulk/', 'workspaces/index#bulkAssign', 'readwrite'),
+  r('DELETE', '/api/workspaces/{id}/memberships/bulk/', 'workspaces/index#bulkUnassign', 'readwrite'),
   r('GET', '/api/workspaces/{id}/projects/', 'workspaces/index#projects', 'read'),
   r('POST', '/api/workspaces/{id}/projects/', 'workspaces/index#addProject', 'readwrite'),
   r('DELETE', '/api/workspaces/{id}/projects/', 'workspaces/index#removeProject', 'readwrite'),
@@ -95,7 +97,10 @@ export const routes: readonly Route[] = [
   r('DELETE', '/api/projects/{id}/members/', 'projects/index#removeMember', 'readwrite'),
   r('GET', '/api/projects/{id}/members/paginated/', 'projects/index#membersPage', 'read'),
   r('GET', '/api/projects/{id}/members/export/', 'projects/index#exportMembers', 'read'),
+  r('POST', '/api/projects/{id}/members/bulk/', 'projects/index#bulkAssign', 'readwrite'),
+  r('DELETE', '/api/projects/{id}/members/bulk/', 'projects/index#bulkUnassign', 'readwrite'),
   r('GET', '/api/projects/{id}/roles', 'projects/index#projectRoles', 'read'),
+  r('GET', '/api/jobs/{id}', 'jobs/get', 'read'),
   // access checks for the platform's services
   r('POST', '/api/access/check', 'access/index#checkOne', 'read'),
   r('GET', '/api/users/{id}/accessible-projects', 'access/index#accessible', 'read'),
@@ -132,4 +137,4 @@ export const authorizer = { handler: 'authorizer', table: 'read', needs: ['signi
 export const fallback = { handler: 'not-found', table: 'none' } as const;
 
 /** The consumer of the table's stream. */
-export const streamConsumer = { handler: 'stream/consumer', table: 'none' } as const;
+export const streamConsumer = { handler: 'stream/consumer', table: 'readwrite' } as const;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ACTIONS, type Action } from '../../lib/permissions.js';
 import { accessibleProjects, checkAccess } from '../../lib/projects.js';
-import { api, idParam, link, ok } from '../http.js';
+import { api, idParam, link, ok, routed } from '../http.js';
 import { projectShape } from '../shapes.js';
 
 const check = z
@@ -27,3 +27,6 @@ export const accessible = api(
     return ok({ next: r.next ? link(event, { page_size: query.page_size, cursor: r.next }) : null, results: r.items.map((p) => projectShape(p)) });
   },
 );
+
+/** The Lambda handler of this module's routes (see functions/routes.ts). */
+export const handler = routed('access/index', { accessible, checkOne });

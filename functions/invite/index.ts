@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { directory } from '../../lib/directory.js';
 import { acceptInvite, getInvite, resetInvite, revokeInvite, sendInvites } from '../../lib/invites.js';
 import { mailer } from '../../lib/mailer.js';
-import { api, ok, origin, roleField } from '../http.js';
+import { api, ok, origin, roleField, routed } from '../http.js';
 import { userShape } from '../shapes.js';
 
 /** GET /api/invite: `{invite_url, token}` of the organization's invite link. */
@@ -43,3 +43,6 @@ export const signup = api({ body: signupBody, auth: 'optional' }, async ({ calle
   const { user, membership } = await acceptInvite(db, body, caller, directory());
   return ok(userShape({ ...user, active_organization: membership.organization }, [membership]), 201);
 });
+
+/** The Lambda handler of this module's routes (see functions/routes.ts). */
+export const handler = routed('invite/index', { get, reset, revoke, send, signup });

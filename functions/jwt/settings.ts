@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { getTokenPolicy, setTokenPolicy } from '../../lib/tokens.js';
-import { api, ok } from '../http.js';
+import { api, ok, routed } from '../http.js';
 
 const body = z.object({
   api_tokens_enabled: z.boolean().optional(),
@@ -13,3 +13,6 @@ export const get = api({}, async ({ principal, db }) => ok(await getTokenPolicy(
 
 /** POST /api/jwt/settings: switching a token kind off makes its tokens fail on the next request. */
 export const set = api({ body }, async ({ principal, body, db }) => ok(await setTokenPolicy(db, principal, body), 201));
+
+/** The Lambda handler of this module's routes (see functions/routes.ts). */
+export const handler = routed('jwt/settings', { get, set });

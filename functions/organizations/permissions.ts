@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { ValidationError } from '../../lib/errors.js';
 import { getOverride, listOptions, listOverrides, resetOverride, setOverride } from '../../lib/overrides.js';
-import { api, idParam, noContent, ok, roleField } from '../http.js';
+import { api, idParam, noContent, ok, roleField, routed } from '../http.js';
 
 const org = z.object({ id: idParam });
 const keyed = z.object({ id: idParam, permission_key: z.string().min(1).max(255) });
@@ -34,3 +34,6 @@ export const reset = api({ params: keyed }, async ({ principal, params, db }) =>
   await resetOverride(db, principal, params.id, params.permission_key);
   return noContent();
 });
+
+/** The Lambda handler of this module's routes (see functions/routes.ts). */
+export const handler = routed('organizations/permissions', { create, get, list, options, reset, update });

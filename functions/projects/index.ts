@@ -14,7 +14,10 @@ import {
   updateProject,
   visibleProjects,
 } from '../../lib/projects.js';
-import { api, csvIds, csvRoles, idParam, link, noContent, ok } from '../http.js';
+import { bulk } from '../../lib/jobs.js';
+import { keys } from '../../lib/table.js';
+import { bulkReply, selectionBody, selectionQuery } from '../bulk.js';
+import { api, csvIds, csvRoles, idParam, link, noContent, ok, routed } from '../http.js';
 import { projectMemberShape, projectRoleShape, projectShape } from '../shapes.js';
 
 const project = z.object({ id: idParam });
@@ -126,3 +129,18 @@ export const exportMembers = api({ params: project, query: memberQuery.omit({ cu
     body: `${lines.join('\r\n')}\r\n`,
   };
 });
+
+/** POST …/members/bulk/ {all, included, excluded}; past 99 people it runs as a job (202). */
+export const bulkAssign = api({ params: project, body: selectionBody }, async ({ principal, params, body, event, db }) => {
+  await projectFor(db, principal, params.id, 'project.members.manage');
+  return bulkReply(await bulk(db, principal, 'project.assign', params.id, body, keys.project(principal.orgId, params.id)), 'assignments', event);
+});
+
+/** DELETE …/members/bulk/?all=&included=&excluded=: direct memberships only (implicit ones stay). */
+export const bulkUnassign = api({ params: project, query: selectionQuery }, async ({ principal, params, query, event, db }) => {
+  await projectFor(db, principal, params.id, 'project.members.manage');
+  return bulkReply(await bulk(db, principal, 'project.unassign', params.id, query, keys.project(principal.orgId, params.id)), 'unassignments', event);
+});
+
+/** The Lambda handler of this module's routes (see functions/routes.ts). */
+export const handler = routed('projects/index', { addMember, bulkAssign, bulkUnassign, create, deleteRole, exportMembers, get, list, members, membersPage, projectRoles, remove, removeMember, roles, setRole, update });

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { signingKey } from '../../lib/keys.js';
 import { blacklistPat, createPat, listPats, refreshAccess, rotatePat } from '../../lib/tokens.js';
-import { api, noContent, ok } from '../http.js';
+import { api, noContent, ok, routed } from '../http.js';
 
 const refreshBody = z.object({ refresh: z.string().min(1).max(512) });
 
@@ -22,3 +22,6 @@ export const blacklist = api({ body: refreshBody }, async ({ principal, body, db
   await blacklistPat(db, principal, body.refresh);
   return noContent();
 });
+
+/** The Lambda handler of this module's routes (see functions/routes.ts). */
+export const handler = routed('token/index', { blacklist, create, list, refresh, rotate });

@@ -12,7 +12,10 @@ import {
   workspaceFor,
   workspaceProjects,
 } from '../../lib/workspaces.js';
-import { api, idParam, link, noContent, ok, pageQuery } from '../http.js';
+import { bulk } from '../../lib/jobs.js';
+import { keys } from '../../lib/table.js';
+import { bulkReply, selectionBody, selectionQuery } from '../bulk.js';
+import { api, idParam, link, noContent, ok, pageQuery, routed } from '../http.js';
 import { projectShape, userShape, workspaceShape } from '../shapes.js';
 
 const ws = z.object({ id: idParam });
@@ -69,3 +72,18 @@ export const removeProject = api({ params: ws, query: userQuery('project') }, as
   await removeProjectFromWorkspace(db, principal, params.id, query.project as number);
   return noContent();
 });
+
+/** POST …/memberships/bulk/ {all, included, excluded}; past 99 people it runs as a job (202). */
+export const bulkAssign = api({ params: ws, body: selectionBody }, async ({ principal, params, body, event, db }) => {
+  await workspaceFor(db, principal, params.id, 'workspace.members.manage');
+  return bulkReply(await bulk(db, principal, 'workspace.assign', params.id, body, keys.workspace(principal.orgId, params.id)), 'assignments', event);
+});
+
+/** DELETE …/memberships/bulk/?all=&included=&excluded=. */
+export const bulkUnassign = api({ params: ws, query: selectionQuery }, async ({ principal, params, query, event, db }) => {
+  await workspaceFor(db, principal, params.id, 'workspace.members.manage');
+  return bulkReply(await bulk(db, principal, 'workspace.unassign', params.id, query, keys.workspace(principal.orgId, params.id)), 'unassignments', event);
+});
+
+/** The Lambda handler of this module's routes (see functions/routes.ts). */
+export const handler = routed('workspaces/index', { addMember, addProject, bulkAssign, bulkUnassign, create, get, list, members, membersPage, projects, remove, removeMember, removeProject, update });

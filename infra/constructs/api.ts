@@ -6,7 +6,7 @@ import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type Need, type Route, gatewayPath } from '../../functions/routes.js';
+import { type Need, type Route, gatewayPath, handlerRef } from '../../functions/routes.js';
 import { type Needs, RosterFunction } from './roster-function.js';
 
 export interface RosterApiProps {
@@ -17,12 +17,8 @@ export interface RosterApiProps {
   identity: Needs;
 }
 
-/** Construct id of a route's function, from its method and path. */
-export const routeId = (r: Route) =>
-  `${r.method}${r.path.replace(/\{(\w+)\}/g, 'By-$1').replace(/[^A-Za-z0-9]+/g, '-')}`.replace(/-+$/, '');
-
 /**
- * The HTTP API: every route of the route table with its own function, the Lambda authorizer on
+ * The HTTP API: every route of the route table, served by its handler module's function, the Lambda authorizer on
  * every route (no result cache, so membership is read fresh per request), a `$default` route for
  * unknown paths, JSON access logs and stage throttling.
  */
@@ -55,11 +51,24 @@ export class RosterApi extends Construct {
       throttle: { rateLimit: 200, burstLimit: 400 },
       accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: AccessLogFormat.jsonWithStandardFields() },
     });
+    // One function per handler module: its routes share it (it dispatches on the route key), and
+    // its grants are the union of what they need. One function per route would pass
+    // CloudFormation's 500-resource limit.
+    const modules = new Map<string, Route[]>();
     for (const route of props.routes) {
-      const id = routeId(route);
-      const fn = new RosterFunction(this, id, { handler: route.handler, table: props.table, access: route.table, needs: route.needs, resources: props.identity });
-      this.functions[`${route.method} ${route.path}`] = fn;
-      this.api.addRoutes({ path: gatewayPath(route.path), methods: [HttpMethod[route.method]], integration: new HttpLambdaIntegration(id, fn.fn) });
+      const module = handlerRef(route.handler).module;
+      modules.set(module, [...(modules.get(module) ?? []), route]);
+    }
+    for (const [module, moduleRoutes] of modules) {
+      const id = module.replace(/[^A-Za-z0-9]+/g, '-');
+      const access = moduleRoutes.some((r) => r.table === 'readwrite') ? 'readwrite' : 'read';
+      const needs = [...new Set(moduleRoutes.flatMap((r) => r.needs ?? []))];
+      const fn = new RosterFunction(this, id, { handler: module, table: props.table, access, needs, resources: props.identity });
+      const integration = new HttpLambdaIntegration(id, fn.fn);
+      for (const route of moduleRoutes) {
+        this.functions[`${route.method} ${route.path}`] = fn;
+        this.api.addRoutes({ path: gatewayPath(route.path), methods: [HttpMethod[route.method]], integration });
+      }
     }
     new CfnOutput(this, 'Url', { value: this.api.apiEndpoint, description: 'Roster API base URL' });
   }

@@ -25,8 +25,9 @@ export class StreamConsumer extends Construct {
     this.function = new RosterFunction(this, 'Consumer', {
       handler: props.handler,
       table: props.table,
-      access: 'none',
-      timeout: Duration.seconds(60),
+      // Reads and writes the table: bulk-membership jobs run here, slice by slice.
+      access: 'readwrite',
+      timeout: Duration.seconds(120),
     });
     this.failures = new Queue(this, 'Failures', {
       encryption: QueueEncryption.SQS_MANAGED,

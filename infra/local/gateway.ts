@@ -8,7 +8,7 @@ import type {
   Context,
 } from 'aws-lambda';
 import { roundTrips } from '../../lib/db.js';
-import { type Route, routePattern } from '../../functions/routes.js';
+import { type Route, gatewayPath, handlerRef, routePattern } from '../../functions/routes.js';
 
 type Handler = (event: never, context: Context) => Promise<unknown>;
 export type LoadHandler = (module: string) => Promise<Handler>;
@@ -98,7 +98,7 @@ export function createGateway(opts: GatewayOptions): Server {
     const route = compiled.find((r) => r.method === method && r.pattern.test(url.pathname));
     const pathParameters: Record<string, string> = {};
     if (route) route.pattern.exec(url.pathname)!.slice(1).forEach((v, i) => (pathParameters[route.params[i]!] = decodeURIComponent(v)));
-    const routeKey = route ? `${route.method} ${route.path}` : '$default';
+    const routeKey = route ? `${route.method} ${gatewayPath(route.path)}` : '$default';
 
     const send = (result: APIGatewayProxyStructuredResultV2) => {
       const status = result.statusCode ?? 200;
@@ -157,7 +157,8 @@ export function createGateway(opts: GatewayOptions): Server {
         isBase64Encoded: raw.length > 0 && !isText(headers['content-type']),
         requestContext: { ...requestContext, authorizer: { lambda: verdict.context } },
       } as unknown as APIGatewayProxyEventV2WithLambdaAuthorizer<Record<string, unknown>>;
-      const module = route?.handler ?? opts.fallback;
+      // As in AWS: the route's module's Lambda handler, which dispatches on the route key.
+      const module = route ? handlerRef(route.handler).module : opts.fallback;
       const handler = (await opts.load(module)) as unknown as (e: typeof event, c: Context) => Promise<APIGatewayProxyStructuredResultV2>;
       send(await handler(event, lambdaContext(module, requestId)));
     });

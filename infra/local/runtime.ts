@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { type BootstrapResult, bootstrap } from '../../lib/bootstrap.js';
 import { db } from '../../lib/db.js';
-import { authorizer, fallback, handlerRef, routes, streamConsumer } from '../../functions/routes.js';
+import { authorizer, fallback, routes, streamConsumer } from '../../functions/routes.js';
 import { StartupError, ensureTable, localClient, startDynamoDbLocal } from './dynamodb.js';
 import { startCognitoLocal } from './cognito.js';
 import { createGateway } from './gateway.js';
@@ -41,11 +41,10 @@ export interface Roster {
   stop(): Promise<void>;
 }
 
-/** Lambda handlers are loaded as modules from functions/, the same files CDK bundles. */
-const load = async (handler: string) => {
-  const ref = handlerRef(handler);
-  const url = new URL(`../../functions/${ref.module}.ts`, import.meta.url).href;
-  return (await import(/* @vite-ignore */ url))[ref.export];
+/** Lambda handlers are the `handler` exports of modules in functions/, the same files CDK bundles. */
+const load = async (module: string) => {
+  const url = new URL(`../../functions/${module}.ts`, import.meta.url).href;
+  return (await import(/* @vite-ignore */ url)).handler;
 };
 
 function listen(server: Server, port: number, host: string): Promise<number> {

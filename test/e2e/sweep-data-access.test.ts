@@ -4,6 +4,8 @@
  * credentials, against the status SPEC §1–§2 give. A resource the caller cannot read is 404 (not
  * revealed); one they can read but not act on is 403.
  */
+import { randomUUID } from 'node:crypto';
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, createDb } from '../../lib/db.js';
 import type { Principal } from '../../lib/model.js';
@@ -73,6 +75,8 @@ const rows: Row[] = [
     other: 404,
   },
   { name: 'page workspace members', method: 'GET', path: () => `/api/workspaces/${ws}/memberships/paginated/`, ok: 200, allowed: MANAGERS_IN, other: 404 },
+  { name: 'bulk add workspace members', method: 'POST', path: () => `/api/workspaces/${ws}/memberships/bulk/`, body: async () => ({ all: false, included: [(await addMember(db, 1, 'AN')).userId] }), ok: 200, allowed: MANAGERS_IN, other: 404 },
+  { name: 'bulk remove workspace members', method: 'DELETE', path: async () => `/api/workspaces/${ws}/memberships/bulk/?included=${(await addMember(db, 1, 'AN')).userId}`, ok: 200, allowed: MANAGERS_IN, other: 404 },
   { name: 'list workspace projects', method: 'GET', path: () => `/api/workspaces/${ws}/projects/`, ok: 200, allowed: READERS, other: 404 },
   { name: 'move project into workspace', method: 'POST', path: () => `/api/workspaces/${ws}/projects/`, body: async () => ({ project: (await createProject(db, owner, { title: 'm', workspace: ws })).id }), ok: 201, allowed: MANAGERS_IN, other: 404 },
   { name: 'take project out of workspace', method: 'DELETE', path: async () => `/api/workspaces/${ws}/projects/?project=${(await createProject(db, owner, { title: 't', workspace: ws })).id}`, ok: 204, allowed: MANAGERS_IN, other: 404 },
@@ -97,6 +101,8 @@ const rows: Row[] = [
   },
   { name: 'page project members', method: 'GET', path: () => `/api/projects/${project}/members/paginated/`, ok: 200, allowed: READERS, other: 404 },
   { name: 'export project members', method: 'GET', path: () => `/api/projects/${project}/members/export/`, ok: 200, allowed: READERS, other: 404 },
+  { name: 'bulk add project members', method: 'POST', path: () => `/api/projects/${project}/members/bulk/`, body: async () => ({ all: false, included: [(await addMember(db, 1, 'AN')).userId] }), ok: 200, allowed: MANAGERS_IN, other: 404 },
+  { name: 'bulk remove project members', method: 'DELETE', path: async () => `/api/projects/${project}/members/bulk/?included=${(await addMember(db, 1, 'AN')).userId}`, ok: 200, allowed: MANAGERS_IN, other: 404 },
   { name: 'project roles of a project', method: 'GET', path: () => `/api/projects/${project}/roles`, ok: 200, allowed: READERS, other: 404 },
   { name: 'list project roles', method: 'GET', path: () => '/api/projects/roles/', ok: 200, allowed: [...ADMINS, 'MA_in', 'MA_out'], readers: EVERYONE, other: 'ok' },
   { name: 'set project role', method: 'POST', path: () => '/api/projects/roles/', body: async () => ({ project, user: (await addMember(db, 1, 'AN')).userId, role: 'RE' }), ok: 201, allowed: MANAGERS_IN, other: 404 },
@@ -106,6 +112,25 @@ const rows: Row[] = [
     path: async () => `/api/projects/roles/${(await setProjectRole(db, owner, { project, user: (await addMember(db, 1, 'AN')).userId, role: 'RE' })).id}/`,
     ok: 204,
     allowed: MANAGERS_IN,
+    other: 404,
+  },
+  {
+    name: 'job status (a job of the Owner)',
+    method: 'GET',
+    path: async () => {
+      const id = randomUUID();
+      await db.doc.send(
+        new PutCommand({
+          TableName: db.table,
+          Item: { PK: 'ORG#0000000001', SK: `JOB#${id}`, type: 'job', id, organization: 1, kind: 'workspace.assign', target: ws, all: true, included: [], excluded: [], status: 'done', cursor: 0, processed: 0, created_by: 1, created_at: new Date().toISOString(), finished_at: new Date().toISOString() },
+        }),
+      );
+      return `/api/jobs/${id}`;
+    },
+    ok: 200,
+    // Only its creator (the Owner here) and the Administrators see it; to anyone else it does not exist.
+    allowed: ADMINS,
+    readers: ADMINS,
     other: 404,
   },
   { name: 'check own access', method: 'POST', path: () => '/api/access/check', body: () => ({ user_id: selfId, action: 'project.read', project_id: project }), ok: 200, allowed: EVERYONE, readers: EVERYONE, other: 'ok' },
@@ -166,7 +191,7 @@ describe('authorization sweep: workspaces, projects, access checks', () => {
 
   it('covers every workspace, project and access-check route', async () => {
     const { routes } = await import('../../functions/routes.js');
-    const dataAccess = /^\/api\/(workspaces|projects|access)\/|accessible-projects$/;
+    const dataAccess = /^\/api\/(workspaces|projects|access|jobs)\/|accessible-projects$/;
     expect(rows.length).toBe(routes.filter((r) => dataAccess.test(r.path)).length);
   });
 });

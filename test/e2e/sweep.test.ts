@@ -247,7 +247,7 @@ describe('authorization sweep', () => {
 
   it('covers every organization user-management route of the route table', async () => {
     const { routes } = await import('../../functions/routes.js');
-    const dataAccess = /^\/api\/(workspaces|projects|access)\/|accessible-projects$/;
+    const dataAccess = /^\/api\/(workspaces|projects|access|jobs)\/|accessible-projects$/;
     expect(rows.length).toBe(routes.filter((r) => !dataAccess.test(r.path)).length);
   });
 });

@@ -2,7 +2,7 @@ import { App, type CfnElement, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gatewayPath, routes } from '../../functions/routes.js';
+import { gatewayPath, handlerRef, routes } from '../../functions/routes.js';
 import { TABLE_ACTIONS } from '../../infra/constructs/roster-function.js';
 import { RosterStack } from '../../infra/stack.js';
 import { TABLE } from '../../lib/table.js';
@@ -55,7 +55,7 @@ describe('Roster stack', () => {
 
   it('runs every function on Node.js 22, arm64, with source maps and a log group with retention', () => {
     const fns = resources('AWS::Lambda::Function');
-    expect(fns).toHaveLength(routes.length + 4);
+    expect(fns).toHaveLength(new Set(routes.map((r) => handlerRef(r.handler).module)).size + 4);
     for (const [, fn] of fns) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -65,14 +65,18 @@ describe('Roster stack', () => {
     for (const [, lg] of resources('AWS::Logs::LogGroup')) expect(lg.Properties.RetentionInDays).toBeGreaterThan(0);
   });
 
-  it('grants each route exactly its table actions, never Scan, bound to the table and its index', () => {
+  /** A route's function serves its whole module: what the module's routes need together. */
+  const moduleOf = (route: (typeof routes)[number]) => routes.filter((r) => handlerRef(r.handler).module === handlerRef(route.handler).module);
+
+  it('grants each function exactly the table actions of its routes, never Scan, bound to the table and its indexes', () => {
     for (const route of routes) {
       const fn = stack.api.functions[`${route.method} ${route.path}`]!;
       const doc = template.toJSON().Resources[stack.getLogicalId(fn.role.node.findChild('DefaultPolicy').node.defaultChild as CfnElement)];
       const statements = doc.Properties.PolicyDocument.Statement as { Action: string[] | string; Resource: unknown }[];
       const dynamo = statements.filter((s) => [s.Action].flat().some((a) => a.startsWith('dynamodb:')));
       expect(dynamo).toHaveLength(1);
-      expect([dynamo[0]!.Action].flat().sort()).toEqual([...TABLE_ACTIONS[route.table]].sort());
+      const access = moduleOf(route).some((r) => r.table === 'readwrite') ? 'readwrite' : 'read';
+      expect([dynamo[0]!.Action].flat().sort()).toEqual([...TABLE_ACTIONS[access]].sort());
       expect(JSON.stringify(dynamo[0]!.Resource)).toContain('/index/GSI1');
       expect(JSON.stringify(statements)).not.toContain('dynamodb:Scan');
       const env = template.toJSON().Resources[stack.getLogicalId(fn.fn.node.defaultChild as CfnElement)].Properties.Environment.Variables;
@@ -80,14 +84,14 @@ describe('Roster stack', () => {
     }
   });
 
-  it('grants Cognito admin calls and the signing secret only to the routes that need them, each with its variable', () => {
+  it('grants Cognito admin calls and the signing secret only to the functions whose routes need them, each with its variable', () => {
     const statementsOf = (role: { node: { findChild(id: string): { node: { defaultChild?: unknown } } } }) =>
       template.toJSON().Resources[stack.getLogicalId(role.node.findChild('DefaultPolicy').node.defaultChild as CfnElement)].Properties.PolicyDocument.Statement as { Action: string[] | string }[];
     for (const route of routes) {
       const fn = stack.api.functions[`${route.method} ${route.path}`]!;
       const actions = statementsOf(fn.role).flatMap((st) => [st.Action].flat());
       const env = template.toJSON().Resources[stack.getLogicalId(fn.fn.node.defaultChild as CfnElement)].Properties.Environment.Variables;
-      const needs = route.needs ?? [];
+      const needs = moduleOf(route).flatMap((r) => r.needs ?? []);
       expect(actions.some((a) => a.startsWith('cognito-idp:AdminDisableUser')), route.path).toBe(needs.includes('directory'));
       expect(actions.includes('cognito-idp:AdminCreateUser'), route.path).toBe(needs.includes('directory') || needs.includes('mailer'));
       expect(actions.includes('secretsmanager:GetSecretValue'), route.path).toBe(needs.includes('signingKey'));
