@@ -5,6 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     reporters: ['default', './test/support/summary-reporter.ts'],
+    // One file per worker at a time; each worker has its own DynamoDB Local (test/support/global-setup.ts).
+    maxWorkers: 2,
     testTimeout: 30_000,
     hookTimeout: 120_000,
     env: {

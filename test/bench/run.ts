@@ -13,6 +13,7 @@ import { createDb } from '../../lib/db.js';
 import { newUserItem, membershipItem, userPuts } from '../../lib/items.js';
 import { transactWrite } from '../../lib/db.js';
 import { nextId } from '../../lib/ids.js';
+import { resetLegacyToken } from '../../lib/tokens.js';
 import { now } from '../../lib/util.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
@@ -43,6 +44,16 @@ for (let i = 0; i < MEMBERS; i += 50) {
 }
 
 const headers = { authorization: 'Token bench', 'content-type': 'application/json' };
+const post = async (path: string, body: unknown, h: Record<string, string> = headers) =>
+  (await (await fetch(`${roster.url}${path}`, { method: 'POST', headers: h, body: JSON.stringify(body) })).json()) as Record<string, any>;
+// A workspace with 20 projects, and an annotator (user 2) in it with a legacy token of their own.
+const ws = (await post('/api/workspaces/', { title: 'Bench' })).id;
+const projects: number[] = [];
+for (let i = 0; i < 20; i++) projects.push((await post('/api/projects/', { title: `p${i}`, workspace: ws })).id);
+await post(`/api/workspaces/${ws}/memberships/`, { user: 2 });
+const annotatorToken = await resetLegacyToken(db, 1, 2);
+const annotator = { authorization: `Token ${annotatorToken}`, 'content-type': 'application/json' };
+const pat = (await post('/api/token/', {})).token as string;
 let n = 0;
 const cases: [string, string, string, () => unknown][] = [
   ['GET whoami', 'GET', '/api/current-user/whoami', () => undefined],
@@ -53,11 +64,16 @@ const cases: [string, string, string, () => unknown][] = [
   ['PATCH memberships', 'PATCH', '/api/organizations/1/memberships', () => ({ user_id: 2 + (n % 50), role: n++ % 2 ? 'RE' : 'AN' })],
   ['POST users', 'POST', '/api/users/', () => ({ email: `bench${n++}@example.com` })],
   ['401 (no token)', 'GET', '/api/current-user/whoami', () => undefined],
+  ['GET project (annotator, via workspace)', 'GET', `/api/projects/${projects[0]}/`, () => undefined],
+  ['POST access/check (one)', 'POST', '/api/access/check', () => ({ user_id: 2, action: 'project.label', project_id: projects[0] })],
+  ['GET accessible-projects (annotator)', 'GET', '/api/users/2/accessible-projects', () => undefined],
+  ['GET project members page (1,001 members)', 'GET', `/api/projects/${projects[0]}/members/paginated/?page_size=100`, () => undefined],
+  ['POST token/refresh', 'POST', '/api/token/refresh/', () => ({ refresh: pat })],
 ];
 
 const pct = (xs: number[], p: number) => xs.sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 console.log(`${N} sequential requests per route, ${MEMBERS + 1} members, DynamoDB Local on this machine\n`);
-console.log('route                                  p50 ms  p95 ms  DynamoDB round trips');
+console.log('route                                        p50 ms  p95 ms  DynamoDB round trips');
 for (const [name, method, path, body] of cases) {
   const times: number[] = [];
   const trips = new Set<number>();
@@ -66,7 +82,7 @@ for (const [name, method, path, body] of cases) {
     const started = performance.now();
     const res = await fetch(`${roster.url}${path}`, {
       method,
-      headers: name.startsWith('401') ? {} : headers,
+      headers: name.startsWith('401') ? {} : name.includes('(annotator') ? annotator : headers,
       body: b ? JSON.stringify(b) : undefined,
     });
     await res.text();
@@ -74,7 +90,7 @@ for (const [name, method, path, body] of cases) {
     trips.add(Number(/db=(\d+)$/.exec(lines.at(-1)!)![1]));
     if (res.status >= 500) throw new Error(`${name}: ${res.status}`);
   }
-  console.log(`${name.padEnd(38)} ${pct(times, 50).toFixed(1).padStart(6)}  ${pct(times, 95).toFixed(1).padStart(6)}  ${[...trips].sort().join('/')}`);
+  console.log(`${name.padEnd(44)} ${pct(times, 50).toFixed(1).padStart(6)}  ${pct(times, 95).toFixed(1).padStart(6)}  ${[...trips].sort().join('/')}`);
 }
 await roster.stop();
 await dynamo.stop();

@@ -13,7 +13,11 @@ import { keys } from '../../lib/table.js';
 import { resetLegacyToken } from '../../lib/tokens.js';
 import { now } from '../../lib/util.js';
 
-export const endpoint = () => inject('dynamodbEndpoint');
+/** This worker's DynamoDB Local (VITEST_POOL_ID numbers the workers from 1). */
+export const endpoint = () => {
+  const all = inject('dynamodbEndpoints');
+  return all[(Number(process.env.VITEST_POOL_ID ?? 1) - 1) % all.length]!;
+};
 
 /** A new, empty table (from the shared schema) in the run's DynamoDB Local. */
 export async function freshTable(prefix = 't'): Promise<Db & { streamArn: string }> {
