@@ -198,8 +198,9 @@ export interface MemberQuery {
 
 /**
  * Members of a project, direct and implicit (workspace members, Owners and Administrators), in user
- * id order, one page at a time: three key-ordered streams merged from the cursor on (never the
- * whole collection), filtered on the decided access.
+ * id order, one page at a time: the direct and workspace memberships are two key-ordered streams
+ * merged from the cursor on (never the whole collection), with the organization's Owner and
+ * Administrators; filtered on the decided access.
  */
 export async function projectMembers(db: Db, p: Principal, projectId: number, q: MemberQuery): Promise<{ items: ProjectMemberView[]; next?: string }> {
   const { project } = await projectFor(db, p, projectId, 'project.read');
@@ -213,6 +214,18 @@ export async function projectMembers(db: Db, p: Principal, projectId: number, q:
   const ids = q.ids ? new Set(q.ids) : undefined;
   const out: ProjectMemberView[] = [];
   const batch = Math.min(100, Math.max(q.pageSize, 25));
+  // Owners and Administrators are implicit members everywhere: read once (one round trip per MB of
+  // members, DynamoDB filtering), not walked a window at a time.
+  const admins = (
+    await queryAll(db, {
+      KeyConditionExpression: 'PK = :pk AND begins_with(SK, :m)',
+      FilterExpression: '#r IN (:ow, :ad) AND deleted_at = :null',
+      ExpressionAttributeNames: { '#r': 'role' },
+      ExpressionAttributeValues: { ':pk': org, ':m': 'MEMBER#', ':ow': 'OW', ':ad': 'AD', ':null': null },
+      ProjectionExpression: 'user_id',
+      ConsistentRead: true,
+    })
+  ).map((i) => i.user_id as number);
   for (;;) {
     const stream = async (prefix: string) => {
       const r = await db.doc.send(
@@ -220,29 +233,27 @@ export async function projectMembers(db: Db, p: Principal, projectId: number, q:
           TableName: db.table,
           KeyConditionExpression: 'PK = :pk AND SK BETWEEN :from AND :to',
           ExpressionAttributeValues: { ':pk': org, ':from': `${prefix}${pad(after + 1)}`, ':to': `${prefix}9999999999` },
-          ProjectionExpression: 'SK, #r',
-          ExpressionAttributeNames: { '#r': 'role' },
+          ProjectionExpression: 'SK',
           Limit: batch,
           ConsistentRead: true,
         }),
       );
-      return { ids: (r.Items ?? []).map((i) => ({ id: idOf(String(i.SK)), role: i.role as string | undefined })), more: !!r.LastEvaluatedKey };
+      return { ids: (r.Items ?? []).map((i) => idOf(String(i.SK))), more: !!r.LastEvaluatedKey };
     };
-    const [direct, viaWs, members] = await Promise.all([
+    const [direct, viaWs] = await Promise.all([
       stream(`PM#${pad(projectId)}#`),
-      project.workspace ? stream(`WSM#${pad(project.workspace)}#`) : Promise.resolve({ ids: [], more: false }),
-      stream('MEMBER#'),
+      project.workspace ? stream(`WSM#${pad(project.workspace)}#`) : Promise.resolve({ ids: [] as number[], more: false }),
     ]);
-    // Within this window, every candidate below the smallest stream frontier is complete.
-    const frontier = Math.min(...[direct, viaWs, members].filter((s) => s.more).map((s) => s.ids.at(-1)!.id), Number.MAX_SAFE_INTEGER);
-    const candidates = new Set<number>([...direct.ids, ...viaWs.ids, ...members.ids.filter((m) => m.role === 'OW' || m.role === 'AD')].map((x) => x.id).filter((id) => id <= frontier));
+    // Within this window, every candidate up to the smallest unfinished stream's frontier is complete.
+    const frontier = Math.min(...[direct, viaWs].filter((s) => s.more).map((s) => s.ids.at(-1)!), Number.MAX_SAFE_INTEGER);
+    const candidates = new Set<number>([...direct.ids, ...viaWs.ids, ...admins.filter((a) => a > after)].filter((id) => id <= frontier));
     const sorted = [...candidates].sort((a, b) => a - b);
     const [memberships, roles] = await Promise.all([
       orgMembers(db, p.orgId, sorted),
       batchGet(db, sorted.map((u) => keys.projectRole(p.orgId, projectId, u)), true),
     ]);
-    const directIds = new Set(direct.ids.map((x) => x.id));
-    const wsIds = new Set(viaWs.ids.map((x) => x.id));
+    const directIds = new Set(direct.ids);
+    const wsIds = new Set(viaWs.ids);
     for (const id of sorted) {
       after = id;
       const membership = memberships.get(id);

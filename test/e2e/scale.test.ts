@@ -86,6 +86,30 @@ describe('a workspace with 10,000 members', () => {
     expect(seen.filter((id) => id >= 100_000)).toHaveLength(MEMBERS);
   }, 120_000);
 
+  it('pages a user in 5,000 projects (3,000 through a workspace, 2,000 direct) through accessible-projects, each exactly once', async () => {
+    const reader = 100_000 + 42; // one of the seeded annotators: a member of the big workspace
+    const at = new Date().toISOString();
+    const items: Record<string, unknown>[] = [];
+    const expected: number[] = [project];
+    for (let i = 0; i < 5000; i++) {
+      const id = 500_000 + i;
+      const inWs = i < 3000;
+      expected.push(id);
+      items.push({
+        ...keys.project(1, id),
+        ...(inWs ? keys.projectInWorkspace(1, ws, id) : {}),
+        type: 'project', id, title: `p${id}`, description: null, workspace: inWs ? ws : null, published: true,
+        annotator_instructions: '', reviewer_instructions: '', created_by: 1, created_at: at,
+      });
+      if (!inWs) items.push({ ...keys.projectMember(1, id, reader), ...keys.projectMemberByUser(reader, 1, id), type: 'project_member', project: id, user_id: reader });
+    }
+    await writeAll(items);
+    const { seen } = await walk(`/api/users/${reader}/accessible-projects?page_size=1000`, (b) => b.results.map((p: { id: number }) => p.id));
+    expect(seen).toHaveLength(5001);
+    expect(new Set(seen).size).toBe(5001);
+    expect(seen).toEqual([...expected].sort((a, b) => a - b));
+  }, 180_000);
+
   it('answers a single access check in 2 round trips', async () => {
     await call('POST', '/api/access/check', { token: OWNER_TOKEN, body: { user_id: seeded[5000], action: 'project.label', project_id: project } });
     // authorizer 2 + check 2
