@@ -78,7 +78,7 @@ async function resolve(
   if (via === 'pat') {
     if (!policy.api_tokens_enabled) throw new AuthenticationError('API tokens are disabled in this organization.');
     const pat = patHash ? find(keys.token(patHash)) : undefined;
-    if (!pat || pat.type !== 'pat' || pat.userId !== userId || Date.parse(String(pat.expires_at)) <= Date.now()) {
+    if (!pat || pat.type !== 'pat' || pat.userId !== userId || pat.member_since !== m.created_at || Date.parse(String(pat.expires_at)) <= Date.now()) {
       throw new AuthenticationError('Token is blacklisted or expired.');
     }
   }

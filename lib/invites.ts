@@ -182,10 +182,20 @@ export async function acceptInvite(db: Db, s: Signup, caller: Principal | undefi
     );
   }
 
+  // An emailed invitation also brings its workspaces and projects (those that still exist).
+  const joins = found.type === 'invite' ? await invitedPlaces(db, orgId, email) : [];
+
   const claim = (await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.email(email), ConsistentRead: true }))).Item;
   if (!claim) {
     if (caller) throw new ValidationError('Validation error', { email: ['Sign up without credentials, or use the address of your account.'] });
-    return insertUser(db, orgId, { email, username: s.username, first_name: s.first_name, last_name: s.last_name, password: s.password }, { role, source: 'invite', directory, extra: consume });
+    const created = await insertUser(
+      db,
+      orgId,
+      // Anyone can type any address on the shared link: such an address is not proven.
+      { email, username: s.username, first_name: s.first_name, last_name: s.last_name, password: s.password, email_verified: found.type === 'invite' },
+      { role, source: 'invite', directory, extra: (id) => [...consume, ...joins.map((j) => j(id))] },
+    );
+    return created;
   }
   // An existing account joins through an emailed invitation (single use, sent to that address: the
   // token proves the address) or, through the organization's link, signed in as that account.
@@ -193,21 +203,55 @@ export async function acceptInvite(db: Db, s: Signup, caller: Principal | undefi
   if (!proven) throw new ConflictError('An account with this email exists: sign in and accept the invitation with your credentials.');
   if (caller && caller.userId !== claim.userId) throw new ConflictError('This invitation is for another account.');
   const user = asUser((await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.user(claim.userId), ConsistentRead: true }))).Item!);
-  const item = membershipItem(orgId, { ...user, active_organization: orgId }, role, 'invite', now());
+  // An account made through the shared link never proved its address; the emailed invitation does:
+  // whoever holds it takes the account over with a new password (the squatter is locked out).
+  const takeover = found.type === 'invite' && user.email_verified === false;
+  if (takeover && !s.password) throw new ValidationError('Validation error', { password: ['Choose a password for your account.'] });
+  const switchTo = isActive(role);
+  const item = membershipItem(orgId, { ...user, active_organization: switchTo ? orgId : user.active_organization }, role, 'invite', now());
   try {
     await transactWrite(db, [
       // A deleted member comes back through a new invitation: their membership is replaced.
       { Put: { TableName: db.table, Item: item, ConditionExpression: 'attribute_not_exists(PK) OR deleted_at <> :null', ExpressionAttributeValues: { ':null': null } } },
       ...consume,
-      // The organization joined becomes the active one (what a Cognito sign-in acts in).
-      { Update: { TableName: db.table, Key: keys.user(user.id), UpdateExpression: 'SET active_organization = :o', ExpressionAttributeValues: { ':o': orgId } } },
-      { Update: { TableName: db.table, Key: keys.email(email), UpdateExpression: 'SET active_organization = :o', ExpressionAttributeValues: { ':o': orgId } } },
+      ...joins.map((j) => j(user.id)),
+      // An active role makes the organization the active one (what a Cognito sign-in acts in); a
+      // Not Activated membership must not, or the person could no longer sign in anywhere.
+      ...(switchTo || takeover
+        ? [
+            { Update: { TableName: db.table, Key: keys.user(user.id), UpdateExpression: 'SET active_organization = :o, email_verified = :t', ExpressionAttributeValues: { ':o': switchTo ? orgId : user.active_organization, ':t': true } } },
+            { Update: { TableName: db.table, Key: keys.email(email), UpdateExpression: 'SET active_organization = :o', ExpressionAttributeValues: { ':o': switchTo ? orgId : user.active_organization } } },
+          ]
+        : []),
     ] as never);
   } catch (err) {
     if (cancellationReasons(err)?.[0]?.code === 'ConditionalCheckFailed') throw new ConflictError('You are already a member of this organization.');
     if (cancellationReasons(err)) throw new NotFoundError('This invitation is invalid, expired or revoked.');
     throw err;
   }
+  if (takeover) await directory.createUser(email, s.password!);
   if (isActive(role)) await directory.enable(email);
-  return { user: { ...user, active_organization: orgId }, membership: asMembership(item) };
+  return { user: { ...user, active_organization: switchTo ? orgId : user.active_organization }, membership: asMembership(item) };
 }
+
+/**
+ * The workspace and project memberships an emailed invitation carries (those that still exist), as
+ * transaction writes for the joining user: at most 80, so that acceptance stays one transaction.
+ */
+async function invitedPlaces(db: Db, orgId: number, email: string): Promise<((userId: number) => Record<string, unknown>)[]> {
+  const invite = (await db.doc.send(new GetCommand({ TableName: db.table, Key: inviteKey(orgId, email), ConsistentRead: true }))).Item;
+  const workspaces = ((invite?.workspaces ?? []) as number[]).slice(0, 40);
+  const projects = ((invite?.projects ?? []) as number[]).slice(0, 40);
+  const existing = await batchGet(db, [...workspaces.map((w) => keys.workspace(orgId, w)), ...projects.map((p) => keys.project(orgId, p))], true);
+  const has = new Set(existing.map((i) => i.SK as string));
+  const at = now();
+  return [
+    ...workspaces
+      .filter((w) => has.has(keys.workspace(orgId, w).SK))
+      .map((w) => (userId: number) => ({ Put: { TableName: db.table, Item: { ...keys.workspaceMember(orgId, w, userId), ...keys.workspaceMemberByUser(userId, orgId, w), type: 'workspace_member', workspace: w, user_id: userId, created_at: at } } })),
+    ...projects
+      .filter((p) => has.has(keys.project(orgId, p).SK))
+      .map((p) => (userId: number) => ({ Put: { TableName: db.table, Item: { ...keys.projectMember(orgId, p, userId), ...keys.projectMemberByUser(userId, orgId, p), type: 'project_member', project: p, user_id: userId, created_at: at } } })),
+  ];
+}
+

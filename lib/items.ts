@@ -22,6 +22,7 @@ export interface NewUser {
   last_name?: string;
   phone?: string;
   allow_newsletters?: boolean | null;
+  email_verified?: boolean;
 }
 
 export function newUserItem(id: number, input: NewUser, activeOrganization: number | null, at: string): User {
@@ -37,6 +38,7 @@ export function newUserItem(id: number, input: NewUser, activeOrganization: numb
     date_joined: at,
     last_activity: at,
     active_organization: activeOrganization,
+    email_verified: input.email_verified ?? true,
   };
 }
 

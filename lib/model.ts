@@ -14,6 +14,11 @@ export interface User {
   date_joined: string;
   last_activity: string;
   active_organization: number | null;
+  /**
+   * Whether the address is proven: false only for people who signed up through an organization's
+   * shared link (anyone can type any address there). Absent on older records: proven.
+   */
+  email_verified?: boolean;
 }
 
 /** The user fields copied onto each membership so member listings are one Query. */

@@ -227,9 +227,11 @@ function refusal(err: unknown, ownerDetail: string): never {
  * everywhere when no active membership is left, enabled again when one is. Roster's own checks never
  * depend on this (roles come from the table); it closes Cognito sessions for other clients.
  */
-async function syncDirectory(db: Db, directory: Directory, userId: number, email: string): Promise<void> {
-  const active = (await membershipsOf(db, userId)).some(isActiveMembership);
-  await (active ? directory.enable(email) : directory.disable(email));
+async function syncDirectory(db: Db, directory: Directory, changed: Membership): Promise<void> {
+  // The index is eventually consistent: this organization's membership is the one just read back.
+  const others = (await membershipsOf(db, changed.user_id)).filter((m) => m.organization !== changed.organization);
+  const active = isActiveMembership(changed) || others.some(isActiveMembership);
+  await (active ? directory.enable(changed.user.email) : directory.disable(changed.user.email));
 }
 
 /**
@@ -267,7 +269,7 @@ async function changeMember(
   }
   // Read back the committed item so the response shows exactly what is stored.
   const m = (await getMembership(db, orgId, userId))!;
-  await syncDirectory(db, directory, userId, m.user.email);
+  await syncDirectory(db, directory, m);
   return m;
 }
 

@@ -83,6 +83,11 @@ export interface PatView {
   expires_at: string;
 }
 
+async function memberSince(db: Db, p: Principal): Promise<string> {
+  const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.membership(p.orgId, p.userId), ConsistentRead: true }));
+  return String(r.Item?.created_at);
+}
+
 async function policyOf(db: Db, orgId: number): Promise<TokenPolicy> {
   const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.organization(orgId), ConsistentRead: true }));
   if (!r.Item) throw new NotFoundError();
@@ -92,7 +97,7 @@ async function policyOf(db: Db, orgId: number): Promise<TokenPolicy> {
 /** Create a personal access token, shown this once; it lives for the organization's api_token_ttl_days. */
 export async function createPat(db: Db, p: Principal): Promise<PatView> {
   await requireTokens(db, p);
-  const policy = await policyOf(db, p.orgId);
+  const [policy, since] = await Promise.all([policyOf(db, p.orgId), memberSince(db, p)]);
   if (!policy.api_tokens_enabled) throw new ForbiddenError('API tokens are disabled in this organization.');
   const token = PAT_PREFIX + newToken();
   const hash = hashToken(token);
@@ -102,7 +107,8 @@ export async function createPat(db: Db, p: Principal): Promise<PatView> {
   const ttl = Math.floor(expires.getTime() / 1000);
   const display = `${token.slice(0, PAT_PREFIX.length + 4)}…${token.slice(-4)}`;
   await transactWrite(db, [
-    { Put: { TableName: db.table, Item: { ...keys.token(hash), type: 'pat', userId: p.userId, orgId: p.orgId, ...view, expiresAt: ttl }, ConditionExpression: 'attribute_not_exists(PK)' } },
+    // Bound to this membership: after a deletion and a new invitation, old tokens stay dead.
+    { Put: { TableName: db.table, Item: { ...keys.token(hash), type: 'pat', userId: p.userId, orgId: p.orgId, member_since: since, ...view, expiresAt: ttl }, ConditionExpression: 'attribute_not_exists(PK)' } },
     { Put: { TableName: db.table, Item: { ...patListKey(p.orgId, p.userId, hash), type: 'pat_listing', display, ...view, expiresAt: ttl } } },
   ]);
   return { token, ...view };
@@ -128,13 +134,14 @@ interface PatRecord {
   userId: number;
   orgId: number;
   expires_at: string;
+  member_since: string;
 }
 
 async function findPat(db: Db, token: string): Promise<PatRecord | undefined> {
   const hash = hashToken(token);
   const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.token(hash), ConsistentRead: true }));
   if (r.Item?.type !== 'pat' || Date.parse(String(r.Item.expires_at)) <= Date.now()) return undefined;
-  return { hash, userId: r.Item.userId, orgId: r.Item.orgId, expires_at: r.Item.expires_at };
+  return { hash, userId: r.Item.userId, orgId: r.Item.orgId, expires_at: r.Item.expires_at, member_since: r.Item.member_since };
 }
 
 const deletePat = (db: Db, pat: PatRecord) => [
@@ -152,7 +159,7 @@ export async function refreshAccess(db: Db, refresh: string, key: Uint8Array): P
   const items = await batchGet(db, [keys.membership(pat.orgId, pat.userId), keys.organization(pat.orgId)], true);
   const m = items.find((i) => i.SK !== 'ORG') as Membership | undefined;
   const org = items.find((i) => i.SK === 'ORG');
-  if (!m || !org || !isActiveMembership(m)) throw new AuthenticationError('User inactive or deleted.');
+  if (!m || !org || !isActiveMembership(m) || m.created_at !== pat.member_since) throw new AuthenticationError('User inactive or deleted.');
   const settings = asOrganization(org);
   if (!tokenPolicyOf(settings).api_tokens_enabled) throw new AuthenticationError('API tokens are disabled in this organization.');
   if (!canInOrganization(m.role, 'tokens.own', settings.permission_overrides)) throw new AuthenticationError('API tokens are not allowed for your role in this organization.');

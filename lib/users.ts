@@ -25,7 +25,7 @@ export async function insertUser(
   db: Db,
   orgId: number,
   input: NewUser & { password?: string },
-  opts: { role?: Role; source: RoleSource; directory: Directory; extra?: Record<string, unknown>[] },
+  opts: { role?: Role; source: RoleSource; directory: Directory; extra?: (userId: number) => Record<string, unknown>[] },
 ): Promise<{ user: User; membership: Membership }> {
   const [org, id] = await Promise.all([
     db.doc.send(new GetCommand({ TableName: db.table, Key: keys.organization(orgId) })),
@@ -39,7 +39,7 @@ export async function insertUser(
     await transactWrite(db, [
       ...userPuts(db.table, user),
       { Put: { TableName: db.table, Item: member, ConditionExpression: 'attribute_not_exists(PK)' } },
-      ...((opts.extra ?? []) as never[]),
+      ...((opts.extra?.(id) ?? []) as never[]),
     ]);
   } catch (err) {
     const reasons = cancellationReasons(err);
@@ -124,12 +124,14 @@ export async function updateUser(db: Db, p: Principal, userId: number, patch: Us
   if (!self) {
     await authorize(db, p, p.orgId, 'organization.roles.assign');
     if (patch.active_organization !== undefined) throw new ForbiddenError('Only users switch their own active organization.');
+    // A sign-in account spans organizations: only its owner sets its password.
+    if (patch.password !== undefined) throw new ForbiddenError('Only users set their own password.');
   }
   const [user, memberships] = await Promise.all([getUserItem(db, userId), membershipsOf(db, userId)]);
   if (!user) throw new NotFoundError();
   if (!self) {
     const here = memberships.find((m) => m.organization === p.orgId);
-    if (!here) throw new NotFoundError();
+    if (!here || here.deleted_at !== null) throw new NotFoundError();
     if (here.role === 'OW' && p.role !== 'OW') throw new ForbiddenError('Only the Owner updates the Owner.');
   }
   if (patch.active_organization !== undefined && patch.active_organization !== null) {
