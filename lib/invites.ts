@@ -2,7 +2,7 @@ import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type Db, batchGet, cancellationReasons, transactWrite } from './db.js';
 import type { Directory } from './directory.js';
 import { ConflictError, NotFoundError, ValidationError } from './errors.js';
-import { asMembership, asOrganization, asUser, membershipItem, orgInviteLookup } from './items.js';
+import { asMembership, asOrganization, asUser, membershipItem, orgInviteLookup, projectMemberItem, workspaceMemberItem } from './items.js';
 import { type Mailer, UndeliverableError } from './mailer.js';
 import type { Membership, Organization, Principal, User } from './model.js';
 import { authorize } from './organizations.js';
@@ -248,10 +248,10 @@ async function invitedPlaces(db: Db, orgId: number, email: string): Promise<((us
   return [
     ...workspaces
       .filter((w) => has.has(keys.workspace(orgId, w).SK))
-      .map((w) => (userId: number) => ({ Put: { TableName: db.table, Item: { ...keys.workspaceMember(orgId, w, userId), ...keys.workspaceMemberByUser(userId, orgId, w), type: 'workspace_member', workspace: w, user_id: userId, created_at: at } } })),
+      .map((w) => (userId: number) => ({ Put: { TableName: db.table, Item: workspaceMemberItem(orgId, w, userId, null, at) } })),
     ...projects
       .filter((p) => has.has(keys.project(orgId, p).SK))
-      .map((p) => (userId: number) => ({ Put: { TableName: db.table, Item: { ...keys.projectMember(orgId, p, userId), ...keys.projectMemberByUser(userId, orgId, p), type: 'project_member', project: p, user_id: userId, created_at: at } } })),
+      .map((p) => (userId: number) => ({ Put: { TableName: db.table, Item: projectMemberItem(orgId, p, userId, null, at) } })),
   ];
 }
 

@@ -78,3 +78,25 @@ export const searchText = (u: Pick<User, 'email' | 'username' | 'first_name' | '
 
 /** The lookup item that turns an organization's invite-link token into its organization. */
 export const orgInviteLookup = (orgId: number, token: string) => ({ ...keys.token(hashToken(token)), type: 'org_invite', orgId });
+
+/** A workspace membership (GSI1: the user's workspaces). */
+export const workspaceMemberItem = (orgId: number, wsId: number, userId: number, addedBy: number | null, at: string) => ({
+  ...keys.workspaceMember(orgId, wsId, userId),
+  ...keys.workspaceMemberByUser(userId, orgId, wsId),
+  type: 'workspace_member',
+  workspace: wsId,
+  user_id: userId,
+  added_by: addedBy,
+  created_at: at,
+});
+
+/** A direct project membership (GSI1: the user's projects). */
+export const projectMemberItem = (orgId: number, projectId: number, userId: number, addedBy: number | null, at: string) => ({
+  ...keys.projectMember(orgId, projectId, userId),
+  ...keys.projectMemberByUser(userId, orgId, projectId),
+  type: 'project_member',
+  project: projectId,
+  user_id: userId,
+  added_by: addedBy,
+  created_at: at,
+});

@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { BatchWriteCommand, GetCommand, QueryCommand, type QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type Db, batchGet, isConditionFailure, transactWrite } from './db.js';
 import { NotFoundError } from './errors.js';
-import { asMembership } from './items.js';
+import { asMembership, projectMemberItem, workspaceMemberItem } from './items.js';
 import type { Principal } from './model.js';
 import { keys, pad } from './table.js';
 import { now } from './util.js';
@@ -50,9 +50,9 @@ function change(kind: JobKind, orgId: number, target: number, userId: number, by
   const at = now();
   switch (kind) {
     case 'workspace.assign':
-      return { put: { ...keys.workspaceMember(orgId, target, userId), ...keys.workspaceMemberByUser(userId, orgId, target), type: 'workspace_member', workspace: target, user_id: userId, added_by: by, created_at: at } };
+      return { put: workspaceMemberItem(orgId, target, userId, by, at) };
     case 'project.assign':
-      return { put: { ...keys.projectMember(orgId, target, userId), ...keys.projectMemberByUser(userId, orgId, target), type: 'project_member', project: target, user_id: userId, added_by: by, created_at: at } };
+      return { put: projectMemberItem(orgId, target, userId, by, at) };
     case 'workspace.unassign':
       return { del: keys.workspaceMember(orgId, target, userId) };
     case 'project.unassign':

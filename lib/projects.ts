@@ -4,7 +4,7 @@ export type { Project } from './access.js';
 import { type Db, batchGet, cancellationReasons, queryAll, transactWrite } from './db.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 import { nextId } from './ids.js';
-import { asMembership } from './items.js';
+import { asMembership, projectMemberItem } from './items.js';
 import { type Membership, type Principal, isActiveMembership } from './model.js';
 import { authorize } from './organizations.js';
 import { type Access, type Action, projectAccess } from './permissions.js';
@@ -139,16 +139,6 @@ export async function removeProjectFromWorkspace(db: Db, p: Principal, wsId: num
 // ---------------------------------------------------------------------------------------------
 // Project members
 
-const projectMemberItem = (orgId: number, projectId: number, userId: number, addedBy: number) => ({
-  ...keys.projectMember(orgId, projectId, userId),
-  ...keys.projectMemberByUser(userId, orgId, projectId),
-  type: 'project_member',
-  project: projectId,
-  user_id: userId,
-  added_by: addedBy,
-  created_at: now(),
-});
-
 /** Add a direct member (idempotent). */
 export async function addProjectMember(db: Db, p: Principal, projectId: number, userId: number): Promise<void> {
   await projectFor(db, p, projectId, 'project.members.manage');
@@ -156,7 +146,7 @@ export async function addProjectMember(db: Db, p: Principal, projectId: number, 
   if (!m || m.deleted_at !== null) throw new ValidationError('Validation error', { user: ['Not a member of this organization.'] });
   await transactWrite(db, [
     { ConditionCheck: { TableName: db.table, Key: keys.project(p.orgId, projectId), ConditionExpression: 'attribute_exists(PK)' } },
-    { Put: { TableName: db.table, Item: projectMemberItem(p.orgId, projectId, userId, p.userId) } },
+    { Put: { TableName: db.table, Item: projectMemberItem(p.orgId, projectId, userId, p.userId, now()) } },
   ]).catch((err) => {
     if (cancellationReasons(err)) throw new NotFoundError();
     throw err;

@@ -3,7 +3,7 @@ import { type Project, type Workspace, asProject, asWorkspace, permits, workspac
 import { type Db, batchGet, cancellationReasons, queryAll, transactWrite } from './db.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 import { nextId } from './ids.js';
-import { asMembership } from './items.js';
+import { asMembership, workspaceMemberItem } from './items.js';
 import type { Membership, Principal } from './model.js';
 import { authorize } from './organizations.js';
 import { type Page, type PageRequest, queryPrefixPage } from './pagination.js';
@@ -46,16 +46,6 @@ export interface WorkspaceInput {
   is_personal?: boolean;
 }
 
-const memberItem = (orgId: number, wsId: number, userId: number, addedBy: number) => ({
-  ...keys.workspaceMember(orgId, wsId, userId),
-  ...keys.workspaceMemberByUser(userId, orgId, wsId),
-  type: 'workspace_member',
-  workspace: wsId,
-  user_id: userId,
-  added_by: addedBy,
-  created_at: now(),
-});
-
 /** Create a workspace; its creator becomes its first member. */
 export async function createWorkspace(db: Db, p: Principal, input: WorkspaceInput): Promise<Workspace> {
   await authorize(db, p, p.orgId, 'workspace.create');
@@ -73,7 +63,7 @@ export async function createWorkspace(db: Db, p: Principal, input: WorkspaceInpu
   };
   await transactWrite(db, [
     { Put: { TableName: db.table, Item: { ...keys.workspace(p.orgId, id), type: 'workspace', ...ws }, ConditionExpression: 'attribute_not_exists(PK)' } },
-    { Put: { TableName: db.table, Item: memberItem(p.orgId, id, p.userId, p.userId) } },
+    { Put: { TableName: db.table, Item: workspaceMemberItem(p.orgId, id, p.userId, p.userId, now()) } },
   ]);
   return ws;
 }
@@ -144,7 +134,7 @@ export async function addWorkspaceMember(db: Db, p: Principal, wsId: number, use
   await transactWrite(db, [
     // Conditional on the workspace still existing, so no membership outlives a deleted workspace.
     { ConditionCheck: { TableName: db.table, Key: keys.workspace(p.orgId, wsId), ConditionExpression: 'attribute_exists(PK)' } },
-    { Put: { TableName: db.table, Item: memberItem(p.orgId, wsId, userId, p.userId) } },
+    { Put: { TableName: db.table, Item: workspaceMemberItem(p.orgId, wsId, userId, p.userId, now()) } },
   ]).catch((err) => {
     if (cancellationReasons(err)) throw new NotFoundError();
     throw err;
