@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { BulkResult } from '../lib/jobs.js';
-import { type ApiEvent, type ApiResult, csvIds, ok } from './http.js';
+import { type ApiEvent, type ApiResult, apiBase, csvIds, ok } from './http.js';
 
 /** LSE's bulk selection in a body: `{all, included, excluded}`. */
 export const selectionBody = z.object({
@@ -19,7 +19,6 @@ export const selectionQuery = z.object({
 /** 200 with LSE's counts when the change was applied at once; 202 with the job to poll when it went asynchronous. */
 export function bulkReply(r: BulkResult, counted: 'assignments' | 'unassignments', event: ApiEvent): ApiResult {
   if (r.done) return ok({ [counted]: r.count, ...(counted === 'assignments' ? { skipped_user_ids: r.skipped } : {}) });
-  const base = `${event.headers['x-forwarded-proto'] ?? 'https'}://${event.requestContext.domainName}`;
-  return ok({ job_id: r.job.id, status: r.job.status, status_url: `${base}/api/jobs/${r.job.id}` }, 202);
+  return ok({ job_id: r.job.id, status: r.job.status, status_url: `${apiBase(event)}/api/jobs/${r.job.id}` }, 202);
 }
 

@@ -152,16 +152,17 @@ export const pageQuery = z.object({
   cursor: z.string().max(2048).optional(),
 });
 
+/** This API's own base URL, as the client reached it. */
+export const apiBase = (event: ApiEvent) => `${event.headers['x-forwarded-proto'] ?? 'https'}://${event.requestContext.domainName}`;
+
 /** The public base URL: ROSTER_PUBLIC_URL when set (the app in front of Roster), else this API's own. */
-export const origin = (event: ApiEvent) =>
-  process.env.ROSTER_PUBLIC_URL ?? `${event.headers['x-forwarded-proto'] ?? 'https'}://${event.requestContext.domainName}`;
+export const origin = (event: ApiEvent) => process.env.ROSTER_PUBLIC_URL ?? apiBase(event);
 
 /** An absolute link to this path with the given query (LSE's `next`/`previous`). */
 export function link(event: ApiEvent, query: Record<string, string | number | undefined>): string {
   const qs = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v !== undefined) qs.set(k, String(v));
-  const proto = event.headers['x-forwarded-proto'] ?? 'https';
-  return `${proto}://${event.requestContext.domainName}${event.rawPath}?${qs}`;
+  return `${apiBase(event)}${event.rawPath}?${qs}`;
 }
 
 export const noContent = (): ApiResult => ({ statusCode: 204 });

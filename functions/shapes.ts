@@ -84,6 +84,10 @@ export function organizationShape(o: Organization, caller: Standing) {
   };
 }
 
+/** LseUser for a member, from the copy of the user kept on the membership (one read per page). */
+export const memberUserShape = (m: Membership) =>
+  userShape({ ...m.user, phone: '', allow_newsletters: null, date_joined: m.created_at, active_organization: m.organization }, [m]);
+
 /** LseOrganizationMemberList. A member's id is their user id (unique within an organization). */
 export function memberShape(m: Membership) {
   return {
@@ -171,7 +175,7 @@ export function projectShape(p: Project, access?: Access) {
 export function projectMemberShape(v: ProjectMemberView) {
   const m = v.membership;
   return {
-    ...userShape({ ...m.user, phone: '', allow_newsletters: null, date_joined: m.created_at, active_organization: m.organization }, [m]),
+    ...memberUserShape(m),
     implicit_member: v.implicit,
     project_role: v.projectRole?.role ?? null,
     project_role_source: v.projectRole?.role_source ?? null,

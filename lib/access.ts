@@ -9,7 +9,7 @@ import { type Db, batchGet } from './db.js';
 import { NotFoundError } from './errors.js';
 import { asMembership } from './items.js';
 import type { Membership } from './model.js';
-import { type Access, type Action, type Overrides, grantOf, projectAccess, workspaceAccess } from './permissions.js';
+import { type Access, projectAccess, workspaceAccess } from './permissions.js';
 import type { ProjectRole, RoleSource } from './roles.js';
 import { keys, stripKeys } from './table.js';
 
@@ -52,9 +52,6 @@ const clean = <T>(item: Record<string, unknown>) => {
 export const asWorkspace = (i: Record<string, unknown>) => clean<Workspace>(i);
 export const asProject = (i: Record<string, unknown>) => clean<Project>(i);
 export const asProjectRole = (i: Record<string, unknown>) => clean<ProjectRoleRecord>(i);
-
-/** May `access` take `action`, with the organization's overrides? */
-export const permits = (access: Access, action: Action, overrides: Overrides) => access.allowed && grantOf(access.role, action, overrides) !== undefined;
 
 export async function readProject(db: Db, orgId: number, projectId: number): Promise<Project | undefined> {
   const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.project(orgId, projectId), ConsistentRead: true }));

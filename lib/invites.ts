@@ -172,10 +172,11 @@ export async function acceptInvite(db: Db, s: Signup, caller: Principal | undefi
   const orgId = found.orgId as number;
   let role: Role = 'NO';
   const consume: Record<string, unknown>[] = [];
+  let invite: Record<string, unknown> | undefined;
   if (found.type === 'invite') {
-    const invite = (await db.doc.send(new GetCommand({ TableName: db.table, Key: inviteKey(orgId, email), ConsistentRead: true }))).Item;
+    invite = (await db.doc.send(new GetCommand({ TableName: db.table, Key: inviteKey(orgId, email), ConsistentRead: true }))).Item;
     if (!invite || invite.tokenHash !== hashToken(s.token)) throw new NotFoundError('This invitation is invalid, expired or revoked.');
-    role = invite.role;
+    role = invite.role as Role;
     consume.push(
       { Delete: { TableName: db.table, Key: inviteKey(orgId, email), ConditionExpression: 'tokenHash = :h', ExpressionAttributeValues: { ':h': invite.tokenHash } } },
       { Delete: { TableName: db.table, Key: keys.token(String(invite.tokenHash)) } },
@@ -183,7 +184,7 @@ export async function acceptInvite(db: Db, s: Signup, caller: Principal | undefi
   }
 
   // An emailed invitation also brings its workspaces and projects (those that still exist).
-  const joins = found.type === 'invite' ? await invitedPlaces(db, orgId, email) : [];
+  const joins = invite ? await invitedPlaces(db, orgId, invite) : [];
 
   const claim = (await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.email(email), ConsistentRead: true }))).Item;
   if (!claim) {
@@ -238,10 +239,9 @@ export async function acceptInvite(db: Db, s: Signup, caller: Principal | undefi
  * The workspace and project memberships an emailed invitation carries (those that still exist), as
  * transaction writes for the joining user: at most 80, so that acceptance stays one transaction.
  */
-async function invitedPlaces(db: Db, orgId: number, email: string): Promise<((userId: number) => Record<string, unknown>)[]> {
-  const invite = (await db.doc.send(new GetCommand({ TableName: db.table, Key: inviteKey(orgId, email), ConsistentRead: true }))).Item;
-  const workspaces = ((invite?.workspaces ?? []) as number[]).slice(0, 40);
-  const projects = ((invite?.projects ?? []) as number[]).slice(0, 40);
+async function invitedPlaces(db: Db, orgId: number, invite: Record<string, unknown>): Promise<((userId: number) => Record<string, unknown>)[]> {
+  const workspaces = ((invite.workspaces ?? []) as number[]).slice(0, 40);
+  const projects = ((invite.projects ?? []) as number[]).slice(0, 40);
   const existing = await batchGet(db, [...workspaces.map((w) => keys.workspace(orgId, w)), ...projects.map((p) => keys.project(orgId, p))], true);
   const has = new Set(existing.map((i) => i.SK as string));
   const at = now();

@@ -37,6 +37,13 @@ export async function authorize(db: Db, p: Principal, orgId: number, action: Act
   return standing;
 }
 
+/** A member of the organization who is not deleted, or a 400 naming the `user` field. */
+export async function liveMember(db: Db, orgId: number, userId: number): Promise<Membership> {
+  const m = await getMembership(db, orgId, userId);
+  if (!m || m.deleted_at !== null) throw new ValidationError('Validation error', { user: ['Not a member of this organization.'] });
+  return m;
+}
+
 async function getMembership(db: Db, orgId: number, userId: number): Promise<Membership | undefined> {
   const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.membership(orgId, userId), ConsistentRead: true }));
   return r.Item ? asMembership(r.Item) : undefined;

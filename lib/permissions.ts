@@ -155,10 +155,8 @@ export function workspaceAccess(input: MembershipState & { workspaceMember?: boo
   return projectAccess({ ...input, projectMember: false, projectRole: undefined });
 }
 
-/** May the user do `action` given their access to the resource in scope? */
-export function allows(access: Access, action: Action): boolean {
-  if (!access.allowed) return false;
-  const grant = grantOf(access.role, action);
+/** May the user do `action` given their access to the resource in scope (and the organization's overrides)? */
+export function allows(access: Access, action: Action, overrides: Overrides = {}): boolean {
   // 'member' grants need membership, which an allowed access already proves; 'org' grants hold anyway.
-  return grant !== undefined;
+  return access.allowed && grantOf(access.role, action, overrides) !== undefined;
 }

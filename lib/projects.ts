@@ -1,13 +1,13 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { type Project, type ProjectFacts, type ProjectRoleRecord, asProject, asProjectRole, permits, projectFacts, readProject, workspaceFacts } from './access.js';
+import { type Project, type ProjectFacts, type ProjectRoleRecord, asProject, asProjectRole, projectFacts, readProject, workspaceFacts } from './access.js';
 export type { Project } from './access.js';
 import { type Db, batchGet, cancellationReasons, queryAll, transactWrite } from './db.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 import { nextId } from './ids.js';
 import { asMembership, projectMemberItem } from './items.js';
 import { type Membership, type Principal, isActiveMembership } from './model.js';
-import { authorize } from './organizations.js';
-import { type Access, type Action, projectAccess } from './permissions.js';
+import { authorize, liveMember } from './organizations.js';
+import { type Access, type Action, allows, projectAccess } from './permissions.js';
 import type { ProjectRole } from './roles.js';
 import { idOf, keys, pad } from './table.js';
 import { now } from './util.js';
@@ -16,8 +16,8 @@ import { orgMembers, workspaceFor } from './workspaces.js';
 /** The caller's project, checked for `action`: unreadable → 404 (not revealed), readable but not allowed → 403. */
 export async function projectFor(db: Db, p: Principal, projectId: number, action: Action): Promise<ProjectFacts> {
   const facts = await projectFacts(db, p.orgId, p.userId, projectId);
-  if (!permits(facts.access, 'project.read', p.overrides)) throw new NotFoundError();
-  if (!permits(facts.access, action, p.overrides)) throw new ForbiddenError();
+  if (!allows(facts.access, 'project.read', p.overrides)) throw new NotFoundError();
+  if (!allows(facts.access, action, p.overrides)) throw new ForbiddenError();
   return facts;
 }
 
@@ -142,8 +142,7 @@ export async function removeProjectFromWorkspace(db: Db, p: Principal, wsId: num
 /** Add a direct member (idempotent). */
 export async function addProjectMember(db: Db, p: Principal, projectId: number, userId: number): Promise<void> {
   await projectFor(db, p, projectId, 'project.members.manage');
-  const m = (await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.membership(p.orgId, userId), ConsistentRead: true }))).Item;
-  if (!m || m.deleted_at !== null) throw new ValidationError('Validation error', { user: ['Not a member of this organization.'] });
+  await liveMember(db, p.orgId, userId);
   await transactWrite(db, [
     { ConditionCheck: { TableName: db.table, Key: keys.project(p.orgId, projectId), ConditionExpression: 'attribute_exists(PK)' } },
     { Put: { TableName: db.table, Item: projectMemberItem(p.orgId, projectId, userId, p.userId, now()) } },
@@ -271,8 +270,7 @@ export async function projectMembers(db: Db, p: Principal, projectId: number, q:
 export async function setProjectRole(db: Db, p: Principal, input: { project: number; user: number; role: string }): Promise<ProjectRoleRecord> {
   if (input.role !== 'AN' && input.role !== 'RE') throw new ValidationError('Validation error', { role: ['A project role is AN or RE.'] });
   await projectFor(db, p, input.project, 'project.members.manage');
-  const m = (await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.membership(p.orgId, input.user), ConsistentRead: true }))).Item;
-  if (!m || m.deleted_at !== null) throw new ValidationError('Validation error', { user: ['Not a member of this organization.'] });
+  const m = await liveMember(db, p.orgId, input.user);
   if (m.role !== 'AN' && m.role !== 'RE') throw new ConflictError('Project roles apply to Annotators and Reviewers only; Managers, Administrators and Owners are never downgraded.');
   const existing = (await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.projectRole(p.orgId, input.project, input.user), ConsistentRead: true }))).Item;
   const record: ProjectRoleRecord = { id: existing ? (existing.id as number) : await nextId(db, 'project_role'), project: input.project, user: input.user, role: input.role as ProjectRole, role_source: p.via === 'cognito' ? 'manual' : 'api' };
@@ -343,7 +341,7 @@ export async function checkAccess(db: Db, p: Principal, c: Check): Promise<Check
   if (!facts) return { allowed: false, effective_role: null, reason: c.project_id !== undefined ? 'no_such_project' : 'no_such_workspace' };
   const { access } = facts;
   if (!access.allowed) return { allowed: false, effective_role: null, reason: access.reason };
-  const allowed = permits(access, c.action, p.overrides);
+  const allowed = allows(access, c.action, p.overrides);
   return { allowed, effective_role: access.role, reason: allowed ? access.reason : 'role_not_permitted' };
 }
 

@@ -18,10 +18,11 @@ import { hashToken, newToken, now } from './util.js';
  * lookup item is deleted in the same transaction, so the old token stops working at once). Returns
  * the token; only its hash is stored.
  */
-export async function resetLegacyToken(db: Db, orgId: number, userId: number, token = newToken()): Promise<string> {
-  const member = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.membership(orgId, userId), ConsistentRead: true }));
-  if (!member.Item) throw new NotFoundError('Member not found.');
-  const previous = member.Item.tokenHash as string | undefined;
+export async function resetLegacyToken(db: Db, orgId: number, userId: number, token = newToken(), known?: { tokenHash?: string }): Promise<string> {
+  // `known`: the membership as the caller just read it (spares a read; the transaction re-checks it).
+  const item = known ?? (await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.membership(orgId, userId), ConsistentRead: true }))).Item;
+  if (!item) throw new NotFoundError('Member not found.');
+  const previous = item.tokenHash as string | undefined;
   const hash = hashToken(token);
   try {
     await transactWrite(db, [
@@ -62,8 +63,9 @@ async function requireTokens(db: Db, p: Principal): Promise<void> {
 export async function legacyToken(db: Db, p: Principal): Promise<{ token: string } | { detail: string }> {
   await requireTokens(db, p);
   const m = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.membership(p.orgId, p.userId), ConsistentRead: true }));
-  if (m.Item?.tokenHash) return { detail: 'Your token was shown when it was created. Reset it with POST /api/current-user/reset-token/ to get a new one.' };
-  return { token: await resetLegacyToken(db, p.orgId, p.userId) };
+  if (!m.Item) throw new NotFoundError('Member not found.');
+  if (m.Item.tokenHash) return { detail: 'Your token was shown when it was created. Reset it with POST /api/current-user/reset-token/ to get a new one.' };
+  return { token: await resetLegacyToken(db, p.orgId, p.userId, newToken(), m.Item) };
 }
 
 export async function resetOwnLegacyToken(db: Db, p: Principal): Promise<string> {

@@ -1,13 +1,12 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { type Project, type Workspace, asProject, asWorkspace, permits, workspaceFacts } from './access.js';
+import { type Project, type Workspace, asProject, asWorkspace, workspaceFacts } from './access.js';
 import { type Db, batchGet, cancellationReasons, queryAll, transactWrite } from './db.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.js';
+import { ConflictError, ForbiddenError, NotFoundError } from './errors.js';
 import { nextId } from './ids.js';
 import { asMembership, workspaceMemberItem } from './items.js';
 import type { Membership, Principal } from './model.js';
-import { authorize } from './organizations.js';
+import { authorize, liveMember } from './organizations.js';
 import { type Page, type PageRequest, queryPrefixPage } from './pagination.js';
-import type { Action } from './permissions.js';
+import { type Action, allows } from './permissions.js';
 import { idOf, keys, pad } from './table.js';
 import { now } from './util.js';
 
@@ -19,8 +18,8 @@ const isAdmin = (p: Principal) => p.role === 'OW' || p.role === 'AD';
  */
 export async function workspaceFor(db: Db, p: Principal, wsId: number, action: Action): Promise<Workspace> {
   const facts = await workspaceFacts(db, p.orgId, p.userId, wsId);
-  if (!permits(facts.access, 'workspace.read', p.overrides)) throw new NotFoundError();
-  if (!permits(facts.access, action, p.overrides)) throw new ForbiddenError();
+  if (!allows(facts.access, 'workspace.read', p.overrides)) throw new NotFoundError();
+  if (!allows(facts.access, action, p.overrides)) throw new ForbiddenError();
   return facts.workspace;
 }
 
@@ -129,8 +128,7 @@ export async function pageWorkspaceMembers(db: Db, p: Principal, wsId: number, p
 /** Add a member of the organization to the workspace (idempotent): they see all its projects at once. */
 export async function addWorkspaceMember(db: Db, p: Principal, wsId: number, userId: number): Promise<void> {
   await workspaceFor(db, p, wsId, 'workspace.members.manage');
-  const m = (await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.membership(p.orgId, userId), ConsistentRead: true }))).Item;
-  if (!m || m.deleted_at !== null) throw new ValidationError('Validation error', { user: ['Not a member of this organization.'] });
+  await liveMember(db, p.orgId, userId);
   await transactWrite(db, [
     // Conditional on the workspace still existing, so no membership outlives a deleted workspace.
     { ConditionCheck: { TableName: db.table, Key: keys.workspace(p.orgId, wsId), ConditionExpression: 'attribute_exists(PK)' } },

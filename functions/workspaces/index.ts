@@ -16,7 +16,7 @@ import { bulk } from '../../lib/jobs.js';
 import { keys } from '../../lib/table.js';
 import { bulkReply, selectionBody, selectionQuery } from '../bulk.js';
 import { api, idParam, link, noContent, ok, pageQuery, routed } from '../http.js';
-import { projectShape, userShape, workspaceShape } from '../shapes.js';
+import { memberUserShape, projectShape, workspaceShape } from '../shapes.js';
 
 const ws = z.object({ id: idParam });
 const fields = {
@@ -40,7 +40,7 @@ export const remove = api({ params: ws }, async ({ principal, params, db }) => {
 });
 
 export const members = api({ params: ws }, async ({ principal, params, db }) =>
-  ok((await listWorkspaceMembers(db, principal, params.id)).map((m) => ({ workspace: params.id, user: userShape({ ...m.user, phone: '', allow_newsletters: null, date_joined: m.created_at, active_organization: m.organization }, [m]) }))),
+  ok((await listWorkspaceMembers(db, principal, params.id)).map((m) => ({ workspace: params.id, user: memberUserShape(m) }))),
 );
 export const addMember = api({ params: ws, body: z.object({ user: z.number().int().positive() }) }, async ({ principal, params, body, db }) => {
   await addWorkspaceMember(db, principal, params.id, body.user);
@@ -57,7 +57,7 @@ export const membersPage = api({ params: ws, query: pageQuery }, async ({ princi
     count: r.count,
     next: r.next ? link(event, { page: page + 1, page_size, cursor: r.next }) : null,
     previous: page > 1 ? link(event, { page: page - 1, page_size }) : null,
-    results: r.items.map((m) => userShape({ ...m.user, phone: '', allow_newsletters: null, date_joined: m.created_at, active_organization: m.organization }, [m])),
+    results: r.items.map(memberUserShape),
   });
 });
 

@@ -40,6 +40,8 @@ interface Row {
   none?: number;
   /** NO, DI and deleted members (default 401). */
   inactive?: number;
+  /** Every active organization-1 caller, when the route answers them all alike (overrides `allowed`). */
+  active?: number;
   schema?: string;
   list?: boolean;
   after?: (ctx: Ctx, caller: Caller, status: number) => Promise<void>;
@@ -142,6 +144,7 @@ const rows: Row[] = [
     ok: 201,
     // A new person signs up without credentials; a signed-in caller must use their own address.
     allowed: [],
+    active: 400,
     other: 400,
     none: 201,
     schema: 'LseUser',
@@ -194,7 +197,7 @@ function expected(row: Row, caller: Caller): number {
   if (caller === 'NONE') return row.none ?? 401;
   if (caller === 'NO' || caller === 'DI' || caller === 'DEL') return row.inactive ?? 401;
   if (caller === 'OTHER') return row.other === 'ok' ? row.ok : row.other;
-  if (row.name === 'sign up through the invite link') return 400;
+  if (row.active !== undefined) return row.active;
   return row.allowed.includes(caller) ? row.ok : 403;
 }
 
