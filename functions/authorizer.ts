@@ -5,6 +5,7 @@ import { cognitoConfigFromEnv, cognitoVerifier } from '../lib/cognito.js';
 import { db } from '../lib/db.js';
 import { AuthenticationError } from '../lib/errors.js';
 import { signingKey } from '../lib/keys.js';
+import { recordSecurityEvent, recordSignIn } from '../lib/security.js';
 import { logger } from './http.js';
 
 let verifiers: Verifiers | undefined;
@@ -15,19 +16,44 @@ const verifiersOf = (): Verifiers => {
   return verifiers;
 };
 
+const requestOf = (event: APIGatewayRequestAuthorizerEventV2) => ({
+  ip: event.requestContext?.http?.sourceIp ?? null,
+  user_agent: event.headers?.['user-agent'] ?? null,
+  method: event.requestContext?.http?.method ?? null,
+  path: event.rawPath ?? null,
+  request_id: event.requestContext?.requestId ?? null,
+});
+
 /**
  * HTTP API Lambda authorizer (simple responses, no result cache: membership is read fresh on every
  * request). HTTP APIs cannot shape an authorizer's refusal, so a refusal is passed on as context and
  * the route's handler answers it with LSE's `401 {"detail": …}` (routes that take no credential,
  * such as the token refresh, ignore it); a verified caller passes its ids, role and overrides.
+ * A Cognito session's first request records its sign-in; a refused credential records a failed
+ * authentication (rate-limited per address).
  */
 export async function handler(event: APIGatewayRequestAuthorizerEventV2): Promise<APIGatewaySimpleAuthorizerWithContextResult<AuthContext>> {
   try {
     const p = await authenticate(db(), event.headers?.authorization, verifiersOf());
-    return { isAuthorized: true, context: { userId: p.userId, orgId: p.orgId, role: p.role, via: p.via, overrides: JSON.stringify(p.overrides) } };
+    if (p.signIn) {
+      await recordSignIn(db(), p.signIn.session, p.signIn.expires, { action: 'auth.sign_in', organization: p.orgId, actor_id: p.userId, actor_email: p.email ?? null, ...requestOf(event), status: null });
+    }
+    return { isAuthorized: true, context: { userId: p.userId, orgId: p.orgId, role: p.role, via: p.via, overrides: JSON.stringify(p.overrides), email: p.email ?? '' } };
   } catch (err) {
     if (!(err instanceof AuthenticationError)) throw err;
-    if (event.headers?.authorization) logger.info('authentication refused', { reason: err.detail, path: event.rawPath });
+    if (event.headers?.authorization) {
+      logger.info('authentication refused', { reason: err.detail, path: event.rawPath });
+      const who = (err as AuthenticationError & { who?: { userId: number; orgId: number } }).who;
+      const req = requestOf(event);
+      await recordSecurityEvent(db(), `auth#${req.ip ?? 'unknown'}`, {
+        action: 'auth.failed',
+        organization: who?.orgId ?? null,
+        actor_id: who?.userId ?? null,
+        ...req,
+        status: 401,
+        detail: err.detail,
+      });
+    }
     return { isAuthorized: true, context: { error: err.detail } };
   }
 }

@@ -16,7 +16,9 @@ import {
   UnsupportedMediaTypeError,
   ValidationError,
 } from '../lib/errors.js';
+import { type ChangeContext, type Source, withChangeContext } from '../lib/context.js';
 import { type Principal, VIAS, type Via } from '../lib/model.js';
+import { recordSecurityEvent } from '../lib/security.js';
 import { ROLES, isRole } from '../lib/roles.js';
 import { gatewayPath, handlerRef, routes } from './routes.js';
 
@@ -37,6 +39,13 @@ export interface Spec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
    * credential came, none otherwise (a wrong one is still 401). 'none': credentials are ignored.
    */
   auth?: 'required' | 'optional' | 'none';
+  /** Where the changes this route makes come from, for the activity log (default 'api'). */
+  source?: Source;
+  /**
+   * The status the route answers with when its writes commit, recorded on them for the activity
+   * log (default: 201 for POST, 204 for DELETE, 200 otherwise).
+   */
+  status?: number;
 }
 
 export interface Input<P, Q, B> {
@@ -49,6 +58,8 @@ export interface Input<P, Q, B> {
   body: B;
   event: ApiEvent;
   db: Db;
+  /** The change context the route's writes are stamped with. */
+  change: ChangeContext;
 }
 
 const fieldErrors = (error: z.ZodError): FieldErrors => {
@@ -67,7 +78,22 @@ function principalOf(event: ApiEvent, mode: 'required' | 'optional'): Principal 
   if (mode === 'optional' && !event.headers.authorization) return undefined;
   if ('error' in ctx) throw new AuthenticationError(ctx.error);
   if (!isRole(ctx.role) || !(VIAS as readonly string[]).includes(ctx.via)) throw new AuthenticationError();
-  return { userId: Number(ctx.userId), orgId: Number(ctx.orgId), role: ctx.role, via: ctx.via as Via, overrides: JSON.parse(ctx.overrides || '{}') };
+  return { userId: Number(ctx.userId), orgId: Number(ctx.orgId), role: ctx.role, via: ctx.via as Via, overrides: JSON.parse(ctx.overrides || '{}'), email: ctx.email || undefined };
+}
+
+/** Who is asking, from where: what every write of this request is stamped with. */
+function requestContext(event: ApiEvent, spec: { source?: Source; status?: number }, caller: Principal | undefined): ChangeContext {
+  const method = event.requestContext.http.method;
+  return {
+    source: spec.source ?? 'api',
+    status: spec.status ?? (method === 'POST' ? 201 : method === 'DELETE' ? 204 : 200),
+    ...(caller ? { actor_id: caller.userId, actor_email: caller.email, organization: caller.orgId } : {}),
+    request_id: event.requestContext.requestId,
+    ip: event.requestContext.http.sourceIp,
+    user_agent: event.headers['user-agent'],
+    method,
+    path: event.rawPath,
+  };
 }
 
 const bodyLimit = (): MiddlewareObj<ApiEvent, ApiResult> => ({
@@ -90,7 +116,8 @@ function validation<P, Q, B>(spec: Spec<z.ZodType<P>, z.ZodType<Q>, z.ZodType<B>
       if (!query.success) throw new ValidationError('Validation error', fieldErrors(query.error));
       const body = (spec.body ?? z.unknown()).safeParse(event.body);
       if (!body.success) throw new ValidationError('Validation error', fieldErrors(body.error));
-      request.context.input = { principal: caller as Principal, caller, params: params.data as P, query: query.data as Q, body: body.data as B, event, db: db() };
+      const change = requestContext(event, spec, caller);
+      request.context.input = { principal: caller as Principal, caller, params: params.data as P, query: query.data as Q, body: body.data as B, event, db: db(), change };
     },
   };
 }
@@ -101,15 +128,41 @@ const json = (statusCode: number, body: unknown): ApiResult => ({
   body: JSON.stringify(body),
 });
 
+/** A refused request (403) enters the activity log as a security event, rate-limited per caller. */
+async function refused(context: { input?: Input<unknown, unknown, unknown> }, detail: string): Promise<void> {
+  const c = context.input?.change;
+  const p = context.input?.caller;
+  if (!c || !p) return;
+  try {
+    await recordSecurityEvent(context.input!.db, `forbidden#${p.orgId}#${p.userId}`, {
+      action: 'auth.forbidden',
+      organization: p.orgId,
+      actor_id: p.userId,
+      actor_email: p.email ?? null,
+      ip: c.ip ?? null,
+      user_agent: c.user_agent ?? null,
+      method: c.method ?? null,
+      path: c.path ?? null,
+      request_id: c.request_id ?? null,
+      status: 403,
+      detail,
+    });
+  } catch (err) {
+    // The refusal stands whether or not it could be recorded.
+    logger.error('could not record a refused request', err as Error);
+  }
+}
+
 /** The one place a failure becomes a status: domain errors carry theirs; anything else is a logged 500. */
 const errorHandler = (): MiddlewareObj<ApiEvent, ApiResult> => ({
-  onError: (request) => {
+  onError: async (request) => {
     let err: Error = request.error as Error;
     if ((err.cause as { package?: string } | undefined)?.package === '@middy/http-json-body-parser') {
       err = err.message === 'Unsupported Media Type' ? new UnsupportedMediaTypeError() : new ValidationError('JSON parse error: malformed JSON body.');
     }
     if (err instanceof DomainError) {
       if (err.status >= 500) logger.error('request failed', err);
+      if (err.status === 403) await refused(request.context as { input?: Input<unknown, unknown, unknown> }, err.detail);
       request.response = json(err.status, err.body());
       return;
     }
@@ -134,7 +187,13 @@ export function api<P extends z.ZodType = z.ZodObject, Q extends z.ZodType = z.Z
     .use(validation(spec as Spec<z.ZodType<z.output<P>>, z.ZodType<z.output<Q>>, z.ZodType<z.output<B>>>))
     .use(injectLambdaContext(logger))
     .use(errorHandler())
-    .handler((_event, context) => fn(context.input));
+    .handler(async (_event, context) => {
+      const response = await withChangeContext(context.input.change, () => fn(context.input));
+      const status = response.statusCode ?? 200;
+      // The status declared for the activity log is the one the route answers with.
+      if (status < 300 && status !== context.input.change.status) logger.warn('route answered other than its declared status', { status, declared: context.input.change.status });
+      return response;
+    });
 }
 
 export const ok = (body: unknown, status = 200) => json(status, body);

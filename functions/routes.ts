@@ -7,9 +7,10 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /**
  * What a function needs besides the table; each need brings its environment and its grant together:
  * 'directory' (Cognito admin calls), 'mailer' (Cognito invitation), 'signingKey' (the access-token
- * key), 'userPool' (the pool and client ids, to verify Cognito tokens).
+ * key), 'userPool' (the pool and client ids, to verify Cognito tokens), 'exports' (the bucket
+ * activity-log exports are written to).
  */
-export type Need = 'directory' | 'mailer' | 'signingKey' | 'userPool';
+export type Need = 'directory' | 'mailer' | 'signingKey' | 'userPool' | 'exports';
 
 export interface Route {
   method: Method;
@@ -101,6 +102,15 @@ export const routes: readonly Route[] = [
   r('DELETE', '/api/projects/{id}/members/bulk/', 'projects/index#bulkUnassign', 'readwrite'),
   r('GET', '/api/projects/{id}/roles', 'projects/index#projectRoles', 'read'),
   r('GET', '/api/jobs/{id}', 'jobs/get', 'read'),
+  // activity log and histories (SPEC §6)
+  r('GET', '/api/activity-logs/', 'activity/index#list', 'read'),
+  r('POST', '/api/activity-logs/export', 'activity/index#exportStart', 'readwrite', ['exports']),
+  r('GET', '/api/activity-logs/exports/{id}', 'activity/index#exportGet', 'read'),
+  r('GET', '/api/activity-logs/verify', 'activity/index#verify', 'read'),
+  r('GET', '/api/fsm/organizations/{org_id}/membership-history/', 'fsm/index#organizationMemberships', 'read'),
+  r('GET', '/api/fsm/workspaces/{workspace_id}/membership-history/', 'fsm/index#workspaceMemberships', 'read'),
+  r('GET', '/api/fsm/projects/{project_id}/membership-history/', 'fsm/index#projectMemberships', 'read'),
+  r('GET', '/api/fsm/projects/{project_id}/role-history/', 'fsm/index#projectRoles', 'read'),
   // access checks for the platform's services
   r('POST', '/api/access/check', 'access/index#checkOne', 'read'),
   r('GET', '/api/users/{id}/accessible-projects', 'access/index#accessible', 'read'),
@@ -136,5 +146,8 @@ export const authorizer = { handler: 'authorizer', table: 'read', needs: ['signi
 /** API Gateway's `$default` route: requests that match no route. */
 export const fallback = { handler: 'not-found', table: 'none' } as const;
 
-/** The consumer of the table's stream. */
-export const streamConsumer = { handler: 'stream/consumer', table: 'readwrite' } as const;
+/** The consumer of the table's stream (activity entries, job and export slices). */
+export const streamConsumer = { handler: 'stream/consumer', table: 'readwrite', needs: ['exports'] as Need[] } as const;
+
+/** The daily job that digests the activity log. */
+export const digestJob = { handler: 'schedule/digest', table: 'readwrite' } as const;

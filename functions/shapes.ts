@@ -81,6 +81,8 @@ export function organizationShape(o: Organization, caller: Standing) {
     external_id: null,
     interface_settings: null,
     react_code_settings: {},
+    // Roster's own: how long the activity log keeps entries (null: forever).
+    activity_log_retention_days: o.activity_log_retention_days ?? null,
   };
 }
 

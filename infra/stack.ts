@@ -1,6 +1,10 @@
-import { CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
+import { type CfnElement, CfnOutput, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import { authorizer, fallback, routes, streamConsumer } from '../functions/routes.js';
+import { Duration } from 'aws-cdk-lib';
+import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
+import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
+import { authorizer, digestJob, fallback, routes, streamConsumer } from '../functions/routes.js';
+import { ExportBucket } from './constructs/exports.js';
 import { RosterApi } from './constructs/api.js';
 import { RosterTable } from './constructs/data.js';
 import { RosterIdentity } from './constructs/identity.js';
@@ -13,17 +17,24 @@ export class RosterStack extends Stack {
   readonly identity: RosterIdentity;
   readonly api: RosterApi;
   readonly stream: StreamConsumer;
+  readonly exports: ExportBucket;
+  readonly digest: RosterFunction;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
     this.data = new RosterTable(this, 'Data');
     this.identity = new RosterIdentity(this, 'Identity');
-    this.api = new RosterApi(this, 'Api', { table: this.data.table, routes, authorizer, fallback, identity: this.identity });
+    this.exports = new ExportBucket(this, 'Exports');
+    const resources = { userPool: this.identity.userPool, client: this.identity.client, signingSecret: this.identity.signingSecret, exportBucket: this.exports.bucket };
+    this.api = new RosterApi(this, 'Api', { table: this.data.table, routes, authorizer, fallback, identity: resources });
     const customMessage = new RosterFunction(this, 'InviteMessage', { handler: 'cognito/custom-message', table: this.data.table, access: 'none' });
     this.identity.userPool.addTrigger(UserPoolOperation.CUSTOM_MESSAGE, customMessage.fn);
     new CfnOutput(this, 'UserPoolId', { value: this.identity.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.identity.client.userPoolClientId, description: 'App client for InitiateAuth (USER_PASSWORD_AUTH)' });
-    this.stream = new StreamConsumer(this, 'Stream', { table: this.data.table, handler: streamConsumer.handler });
+    this.stream = new StreamConsumer(this, 'Stream', { table: this.data.table, handler: streamConsumer.handler, needs: streamConsumer.needs, resources, exportBucket: this.exports.bucket });
+    // The activity log's daily digests (tamper evidence), shortly after midnight UTC.
+    this.digest = new RosterFunction(this, 'Digest', { handler: digestJob.handler, table: this.data.table, access: digestJob.table, timeout: Duration.minutes(15) });
+    new Rule(this, 'DailyDigest', { schedule: Schedule.cron({ minute: '30', hour: '0' }), targets: [new LambdaFunction(this.digest.fn, { retryAttempts: 2 })] });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName, description: 'For infra/bootstrap.ts: creates the first organization and Owner' });
 
     // cdk-nag acknowledgements, each with its reason.
@@ -46,6 +57,18 @@ export class RosterStack extends Stack {
     Validations.of(this.identity.signingSecret).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason: 'The key signs 5-minute access tokens; Roster verifies with one key, so it is rotated by updating the secret (tokens issued before expire early), not by a rotation schedule yet.',
+    });
+    Validations.of(this.exports.accessLogs).acknowledge({
+      id: 'AwsSolutions-S1',
+      reason: 'This bucket receives the export bucket\'s server access logs; logging it into itself or a third bucket adds nothing an auditor needs.',
+    });
+    Validations.of(this.stream.function.role).acknowledge({
+      id: 'AwsSolutions-IAM5[Action::s3:Abort*]',
+      reason: 'grantPut gives the consumer s3:Abort* so that a failed multipart export can be aborted; it is bound to the export bucket\'s objects.',
+    });
+    Validations.of(this.stream.function.role).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.exports.bucket.node.defaultChild as CfnElement)}.Arn>/*]`,
+      reason: 'Exports are written as new objects under keys chosen at run time (one per export); the grant is bound to this one bucket.',
     });
     Validations.of(this.stream.function.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

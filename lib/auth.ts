@@ -6,17 +6,18 @@ import { asOrganization } from './items.js';
 import { type Membership, type Principal, type Via, isActiveMembership } from './model.js';
 import { canInOrganization } from './permissions.js';
 import { tokenPolicyOf } from './settings.js';
+import { signInKey } from './security.js';
 import { keys } from './table.js';
 import { hashToken } from './util.js';
 
 /** What the authorizer hands to handlers (API Gateway authorizer context values are flat scalars). */
-export type AuthContext = { userId: number; orgId: number; role: string; via: string; overrides: string } | { error: string };
+export type AuthContext = { userId: number; orgId: number; role: string; via: string; overrides: string; email: string } | { error: string };
 
 export interface Verifiers {
   /** Verifies Roster's own access tokens (from personal access tokens). */
   access: (jwt: string) => Promise<AccessClaims>;
   /** Verifies Cognito access tokens; absent when no user pool is configured. */
-  cognito?: (jwt: string) => Promise<{ username: string }>;
+  cognito?: (jwt: string) => Promise<{ username: string; session?: string; expires?: number }>;
 }
 
 const SCHEME = /^(Token|Bearer)\s+(\S+)\s*$/i;
@@ -50,10 +51,10 @@ export async function authenticate(db: Db, authorization: string | undefined, ve
     return resolve(db, claims.userId, claims.orgId, 'pat', undefined, claims.patHash);
   }
   if (!verify.cognito) throw new AuthenticationError('Given token not valid for any token type');
-  const { username } = await verify.cognito(credential);
+  const { username, session, expires } = await verify.cognito(credential);
   const claim = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.email(username), ConsistentRead: true }));
   if (!claim.Item || typeof claim.Item.active_organization !== 'number') throw new AuthenticationError(INACTIVE);
-  return resolve(db, claim.Item.userId, claim.Item.active_organization, 'cognito');
+  return resolve(db, claim.Item.userId, claim.Item.active_organization, 'cognito', undefined, undefined, session ? { session, expires: expires ?? 0 } : undefined);
 }
 
 async function resolve(
@@ -63,14 +64,16 @@ async function resolve(
   via: Via,
   tokenIsCurrent?: (m: Membership & { tokenHash?: string }) => boolean,
   patHash?: string,
+  session?: { session: string; expires: number },
 ): Promise<Principal> {
   const memberKey = keys.membership(orgId, userId);
   const orgKey = keys.organization(orgId);
-  const items = await batchGet(db, [memberKey, orgKey, ...(patHash ? [keys.token(patHash)] : [])], true);
+  const items = await batchGet(db, [memberKey, orgKey, ...(patHash ? [keys.token(patHash)] : []), ...(session ? [signInKey(session.session)] : [])], true);
   const find = (k: { PK: string; SK: string }) => items.find((i) => i.PK === k.PK && i.SK === k.SK);
   const m = find(memberKey) as (Membership & { tokenHash?: string }) | undefined;
   const orgItem = find(orgKey);
-  if (!m || !orgItem || !isActiveMembership(m)) throw new AuthenticationError(INACTIVE);
+  // The refusal names who was refused, so the security event lands in that organization's log.
+  if (!m || !orgItem || !isActiveMembership(m)) throw Object.assign(new AuthenticationError(INACTIVE), { who: { userId, orgId } });
   if (tokenIsCurrent && !tokenIsCurrent(m)) throw new AuthenticationError('Invalid token.');
   const org = asOrganization(orgItem);
   const policy = tokenPolicyOf(org);
@@ -87,5 +90,7 @@ async function resolve(
   if (via !== 'cognito' && !canInOrganization(m.role, 'tokens.own', overrides)) {
     throw new AuthenticationError('API tokens are not allowed for your role in this organization.');
   }
-  return { userId, orgId, role: m.role, via, overrides };
+  // A Cognito session seen for the first time is a sign-in (recorded by the authorizer).
+  const signIn = session && !find(signInKey(session.session)) ? session : undefined;
+  return { userId, orgId, role: m.role, via, overrides, email: m.user?.email, ...(signIn ? { signIn } : {}) };
 }

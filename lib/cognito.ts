@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { JwtRsaVerifier } from 'aws-jwt-verify';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 import { AuthenticationError } from './errors.js';
@@ -36,12 +37,14 @@ export function cognitoVerifier(cfg: CognitoConfig) {
     // aws-jwt-verify fetches over HTTPS only; the local user pool (cognito-local) serves its JWKS over HTTP.
     cfg.issuer.startsWith('http://') ? { jwksCache: new SimpleJwksCache({ fetcher: { fetch: async (uri) => (await fetch(uri)).arrayBuffer() } }) } : undefined,
   );
-  return async (jwt: string): Promise<{ username: string }> => {
+  return async (jwt: string): Promise<{ username: string; session: string; expires: number }> => {
     try {
       const payload = await verifier.verify(jwt);
       const username = payload.username ?? payload['cognito:username'];
       if (typeof username !== 'string') throw new Error('no username');
-      return { username: username.toLowerCase() };
+      // One sign-in is one session: Cognito's origin_jti (shared by refreshed tokens), else the token itself.
+      const session = String(payload.origin_jti ?? payload.jti ?? createHash('sha256').update(jwt).digest('hex').slice(0, 32));
+      return { username: username.toLowerCase(), session, expires: payload.exp ?? Math.floor(Date.now() / 1000) + 3600 };
     } catch {
       throw new AuthenticationError('Given token not valid for any token type');
     }

@@ -11,6 +11,7 @@ import {
   type TransactWriteCommandInput,
 } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import { stampMiddleware } from './stamp.js';
 
 export interface Db {
   doc: DynamoDBDocumentClient;
@@ -31,6 +32,8 @@ export function createDb(table: string, endpoint?: string): Db {
     { step: 'initialize', name: 'rosterRoundTripCounter' },
   );
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  // Every write carries its change context (the activity log's actor, source and request).
+  client.middlewareStack.add(stampMiddleware(() => doc), { step: 'initialize', name: 'rosterStamp' });
   return { doc, table };
 }
 

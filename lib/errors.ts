@@ -66,3 +66,9 @@ export class UnsupportedMediaTypeError extends DomainError {
     super(415, detail);
   }
 }
+/** 503 — a part Roster needs is not configured or not reachable. */
+export class ServiceUnavailableError extends DomainError {
+  constructor(detail: string) {
+    super(503, detail);
+  }
+}

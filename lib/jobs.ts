@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { BatchWriteCommand, GetCommand, QueryCommand, type QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { changeContext, withChangeContext } from './context.js';
 import { type Db, batchGet, isConditionFailure, transactWrite } from './db.js';
 import { NotFoundError } from './errors.js';
 import { asMembership, projectMemberItem, workspaceMemberItem } from './items.js';
@@ -151,10 +152,13 @@ export async function bulk(db: Db, p: Principal, kind: JobKind, target: number, 
     created_at: now(),
     finished_at: null,
   };
-  await transactWrite(db, [
-    { ConditionCheck: { TableName: db.table, Key: targetKey, ConditionExpression: 'attribute_exists(PK)' } },
-    { Put: { TableName: db.table, Item: { ...jobKey(p.orgId, job.id), type: 'job', ...job, expiresAt: Math.floor(Date.now() / 1000) + 30 * 86_400 } } },
-  ]);
+  // The job's changes are stamped with this request's context, which answers 202 for them.
+  await withChangeContext({ ...changeContext(), status: 202 }, () =>
+    transactWrite(db, [
+      { ConditionCheck: { TableName: db.table, Key: targetKey, ConditionExpression: 'attribute_exists(PK)' } },
+      { Put: { TableName: db.table, Item: { ...jobKey(p.orgId, job.id), type: 'job', ...job, expiresAt: Math.floor(Date.now() / 1000) + 30 * 86_400 } } },
+    ]),
+  );
   return { done: false, job };
 }
 
@@ -190,6 +194,6 @@ export async function getJob(db: Db, p: Principal, id: string): Promise<Job> {
   const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: jobKey(p.orgId, id), ConsistentRead: true }));
   const job = r.Item as Job | undefined;
   if (!job || (job.created_by !== p.userId && p.role !== 'OW' && p.role !== 'AD')) throw new NotFoundError();
-  const { PK: _pk, SK: _sk, type: _t, expiresAt: _e, ...view } = job as Job & Record<string, unknown>;
+  const { PK: _pk, SK: _sk, type: _t, expiresAt: _e, _ctx: _c, ...view } = job as Job & Record<string, unknown>;
   return view as Job;
 }

@@ -37,6 +37,8 @@ export interface Organization {
   token_policy?: Partial<TokenPolicy>;
   /** Configurable permissions restricted by the Owner. */
   permission_overrides?: Overrides;
+  /** Days activity entries are kept; absent or null: forever. */
+  activity_log_retention_days?: number | null;
 }
 
 export interface Membership {
@@ -61,6 +63,10 @@ export interface Principal {
   via: Via;
   /** The organization's permission overrides, read with the membership on this request. */
   overrides: Overrides;
+  /** The caller's email (from the membership read on this request). */
+  email?: string;
+  /** A Cognito session presented for the first time: the authorizer records the sign-in. */
+  signIn?: { session: string; expires: number };
 }
 
 export const VIAS = ['token', 'pat', 'cognito'] as const;

@@ -81,6 +81,8 @@ export async function getOrganization(db: Db, p: Principal, orgId: number): Prom
 export interface OrganizationPatch {
   title?: string;
   contact_info?: string | null;
+  /** Days activity entries are kept (null: kept forever); applies to entries written from now on. */
+  activity_log_retention_days?: number | null;
 }
 
 export async function updateOrganization(db: Db, p: Principal, orgId: number, patch: OrganizationPatch): Promise<{ organization: Organization; standing: Standing }> {

@@ -16,6 +16,10 @@ export const TABLE = {
     { name: 'GSI1', partitionKey: 'GSI1PK', sortKey: 'GSI1SK' },
     /** GSI2: the projects of a workspace (WSP#org#ws → PROJ#id). */
     { name: 'GSI2', partitionKey: 'GSI2PK', sortKey: 'GSI2SK' },
+    /** GSI3: activity entries by workspace (LOGW#org#ws → time). */
+    { name: 'GSI3', partitionKey: 'GSI3PK', sortKey: 'GSI3SK' },
+    /** GSI4: membership and role history (HIST#org#scope → time). */
+    { name: 'GSI4', partitionKey: 'GSI4PK', sortKey: 'GSI4SK' },
   ],
 } as const;
 
@@ -77,13 +81,30 @@ export const keys = {
   projectMemberByUser: (userId: number, orgId: number, projectId: number) => ({ GSI1PK: `USER#${pad(userId)}`, GSI1SK: `PM#${pad(orgId)}#${pad(projectId)}` }),
   projectRole: (orgId: number, projectId: number, userId: number) => ({ PK: `ORG#${pad(orgId)}`, SK: `PR#${pad(projectId)}#${pad(userId)}` }),
   projectRoleId: (orgId: number, roleId: number) => ({ PK: `ORG#${pad(orgId)}`, SK: `PRID#${pad(roleId)}` }),
+  /**
+   * Activity entries of an organization, by time: SK `<ISO time>#<stream event id>`. The same sort
+   * key orders them in the GSIs: by actor (GSI1), project (GSI2), workspace (GSI3) and history
+   * stream (GSI4).
+   */
+  log: (orgId: number) => `LOG#${pad(orgId)}`,
+  logByActor: (orgId: number, userId: number) => `LOGU#${pad(orgId)}#${pad(userId)}`,
+  logByProject: (orgId: number, projectId: number) => `LOGP#${pad(orgId)}#${pad(projectId)}`,
+  logByWorkspace: (orgId: number, wsId: number) => `LOGW#${pad(orgId)}#${pad(wsId)}`,
+  history: (orgId: number, stream: HistoryStream, scopeId: number) => `HIST#${pad(orgId)}#${stream}#${pad(scopeId)}`,
+  /** Daily digests of an organization's log: SK `<YYYY-MM-DD>` (the day) and `<YYYY-MM-DD>#<n>` (its leaves). */
+  digest: (orgId: number) => `DIGEST#${pad(orgId)}`,
+  /** A rate-limited security event counter: one item per key and minute. */
+  securityEvent: (key: string, minute: string) => ({ PK: `EVT#${key}`, SK: minute }),
+  exportJob: (orgId: number, id: string) => ({ PK: `ORG#${pad(orgId)}`, SK: `EXPORT#${id}` }),
 } as const;
+
+export type HistoryStream = 'org_membership' | 'ws_membership' | 'project_membership' | 'project_role';
 
 /** The id at the end of a key (`…#0000000042` → 42). */
 export const idOf = (key: string) => Number(key.slice(key.lastIndexOf('#') + 1));
 
 /** Strip key and index attributes from an item before it leaves the repository layer. */
-export function stripKeys<T extends Record<string, unknown>>(item: T): Omit<T, 'PK' | 'SK' | 'GSI1PK' | 'GSI1SK' | 'GSI2PK' | 'GSI2SK'> {
-  const { PK: _pk, SK: _sk, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, ...rest } = item;
+export function stripKeys<T extends Record<string, unknown>>(item: T): Omit<T, 'PK' | 'SK' | 'GSI1PK' | 'GSI1SK' | 'GSI2PK' | 'GSI2SK' | '_ctx'> {
+  const { PK: _pk, SK: _sk, GSI1PK: _g1, GSI1SK: _g1s, GSI2PK: _g2, GSI2SK: _g2s, _ctx: _c, ...rest } = item;
   return rest;
 }

@@ -20,10 +20,10 @@ const sendBody = z.object({
 });
 
 /** POST /api/invite/send-email. */
-export const send = api({ body: sendBody }, async ({ principal, body, event, db }) => ok(await sendInvites(db, principal, body, origin(event), mailer())));
+export const send = api({ status: 200, body: sendBody }, async ({ principal, body, event, db }) => ok(await sendInvites(db, principal, body, origin(event), mailer())));
 
 /** POST /api/invite/revoke {email}. */
-export const revoke = api({ body: z.object({ email: z.email().max(254) }) }, async ({ principal, body, db }) => ok(await revokeInvite(db, principal, body.email)));
+export const revoke = api({ status: 200, body: z.object({ email: z.email().max(254) }) }, async ({ principal, body, db }) => ok(await revokeInvite(db, principal, body.email)));
 
 const text = z.string().max(256);
 const signupBody = z.object({
@@ -39,7 +39,7 @@ const signupBody = z.object({
  * POST /api/invite/signup (Roster's API for LSE's sign-up page): join through an invite link. New
  * people call it without credentials; people with an account call it signed in.
  */
-export const signup = api({ body: signupBody, auth: 'optional' }, async ({ caller, body, db }) => {
+export const signup = api({ body: signupBody, auth: 'optional', source: 'invite' }, async ({ caller, body, db }) => {
   const { user, membership } = await acceptInvite(db, body, caller, directory());
   return ok(userShape({ ...user, active_organization: membership.organization }, [membership]), 201);
 });

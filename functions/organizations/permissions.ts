@@ -12,7 +12,7 @@ const partial = z.object({ permission: z.string().min(1).max(255).optional(), ro
 export const list = api({ params: org }, async ({ principal, params, db }) => ok(await listOverrides(db, principal, params.id)));
 
 /** POST …/permissions: set one override (restrict only). */
-export const create = api({ params: org, body: full }, async ({ principal, params, body, db }) =>
+export const create = api({ status: 200, params: org, body: full }, async ({ principal, params, body, db }) =>
   ok(await setOverride(db, principal, params.id, body.permission, body.roles)),
 );
 

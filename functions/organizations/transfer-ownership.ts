@@ -6,6 +6,6 @@ import { memberShape } from '../shapes.js';
 const body = z.object({ user_id: z.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
 
 /** Roster's addition (LSE needs a support ticket): the Owner hands the organization over. */
-export const handler = api({ params: z.object({ id: idParam }), body }, async ({ principal, params, body, db }) =>
+export const handler = api({ status: 200, params: z.object({ id: idParam }), body }, async ({ principal, params, body, db }) =>
   ok(memberShape(await transferOwnership(db, principal, params.id, body.user_id))),
 );

@@ -6,6 +6,7 @@ import { organizationShape } from '../shapes.js';
 const body = z.object({
   title: z.string().trim().min(1).max(1000).optional(),
   contact_info: z.email().max(254).nullable().optional(),
+  activity_log_retention_days: z.number().int().min(1).max(36_500).nullable().optional(),
 });
 
 export const handler = api({ params: z.object({ id: idParam }), body }, async ({ principal, params, body, db }) => {

@@ -131,13 +131,13 @@ export const exportMembers = api({ params: project, query: memberQuery.omit({ cu
 });
 
 /** POST …/members/bulk/ {all, included, excluded}; past 99 people it runs as a job (202). */
-export const bulkAssign = api({ params: project, body: selectionBody }, async ({ principal, params, body, event, db }) => {
+export const bulkAssign = api({ status: 200, params: project, body: selectionBody }, async ({ principal, params, body, event, db }) => {
   await projectFor(db, principal, params.id, 'project.members.manage');
   return bulkReply(await bulk(db, principal, 'project.assign', params.id, body, keys.project(principal.orgId, params.id)), 'assignments', event);
 });
 
 /** DELETE …/members/bulk/?all=&included=&excluded=: direct memberships only (implicit ones stay). */
-export const bulkUnassign = api({ params: project, query: selectionQuery }, async ({ principal, params, query, event, db }) => {
+export const bulkUnassign = api({ status: 200, params: project, query: selectionQuery }, async ({ principal, params, query, event, db }) => {
   await projectFor(db, principal, params.id, 'project.members.manage');
   return bulkReply(await bulk(db, principal, 'project.unassign', params.id, query, keys.project(principal.orgId, params.id)), 'unassignments', event);
 });

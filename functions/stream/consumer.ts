@@ -1,25 +1,67 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
+import { entryOf } from '../../lib/activity.js';
+import { storeEntries } from '../../lib/activity-log.js';
+import { contextOf, withChangeContext } from '../../lib/context.js';
 import { db } from '../../lib/db.js';
+import { runExportSlice } from '../../lib/exports.js';
 import { type Job, runSlice } from '../../lib/jobs.js';
 import { logger } from '../http.js';
 
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
 
+const image = (i: Record<string, AttributeValue> | undefined) => (i ? unmarshall(i as never) : undefined);
+
 /**
- * One change. Bulk-membership jobs that are pending or running get their next slice (the slice's
- * own progress write brings the one after). Every change is logged by key and kind only: images may
- * hold token hashes and never reach logs.
+ * One change: its activity entry, if it is a state change (written once, however often the record
+ * is delivered), and for a job or export item that is not done, its next slice, run in the context
+ * of whoever started it (the slice's own progress write brings the one after). Records are logged
+ * by key and kind only: images may hold token hashes and never reach logs.
  */
-async function record(r: DynamoDBRecord): Promise<void> {
+export async function processRecord(r: DynamoDBRecord, stored?: Set<string>): Promise<void> {
   const keys = r.dynamodb?.Keys;
   logger.info('table change', { eventID: r.eventID, eventName: r.eventName, sequenceNumber: r.dynamodb?.SequenceNumber, pk: keys?.PK?.S, sk: keys?.SK?.S });
-  const image = r.dynamodb?.NewImage;
-  if (r.eventName !== 'REMOVE' && image?.type?.S === 'job' && image.status?.S !== 'done') {
-    await runSlice(db(), unmarshall(image as Record<string, AttributeValue> as never) as Job);
+  const newImage = image(r.dynamodb?.NewImage);
+  if (!stored?.has(r.eventID!)) {
+    const entry = entryFor(r);
+    if (entry) await storeEntries(db(), [entry]);
+  }
+  if (!newImage || r.eventName === 'REMOVE' || newImage.status === 'done') return;
+  if (newImage.type === 'job') await withChangeContext(contextOf(newImage._ctx as never), () => runSlice(db(), newImage as unknown as Job));
+  if (newImage.type === 'export') await withChangeContext(contextOf(newImage._ctx as never), () => runExportSlice(db(), newImage as never));
+}
+
+function entryFor(r: DynamoDBRecord) {
+  return entryOf({
+    eventId: r.eventID!,
+    eventName: r.eventName!,
+    newImage: image(r.dynamodb?.NewImage),
+    oldImage: image(r.dynamodb?.OldImage),
+    approximateTime: r.dynamodb?.ApproximateCreationDateTime,
+    // DynamoDB's TTL deletes as the service principal.
+    expired: r.eventName === 'REMOVE' && (r as { userIdentity?: { principalId?: string } }).userIdentity?.principalId === 'dynamodb.amazonaws.com',
+  });
+}
+
+/**
+ * The batch's entries stored together first (one read of what they need, one id allocation, the
+ * puts in parallel); the event ids done that way are skipped record by record. When that fails,
+ * nothing is skipped and each record stores its own entry (the puts are conditional either way).
+ */
+async function storeBatch(records: DynamoDBRecord[]): Promise<Set<string>> {
+  try {
+    const entries = records.map((r) => [r.eventID!, entryFor(r)] as const);
+    await storeEntries(db(), entries.flatMap(([, e]) => (e ? [e] : [])));
+    return new Set(entries.map(([id]) => id));
+  } catch (err) {
+    logger.warn('storing the batch at once failed; storing record by record', err as Error);
+    return new Set();
   }
 }
 
 /** Consumer of the table's stream, with partial batch responses (a failed record is retried on its own). */
-export const handler = async (event: DynamoDBStreamEvent, context: Context) => processPartialResponse(event, record, processor, { context });
+export const handler = async (event: DynamoDBStreamEvent, context: Context) => {
+  const stored = await storeBatch(event.Records);
+  return processPartialResponse(event, (r: DynamoDBRecord) => processRecord(r, stored), processor, { context });
+};

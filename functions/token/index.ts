@@ -12,10 +12,10 @@ export const list = api({}, async ({ principal, db }) => ok(await listPats(db, p
 export const create = api({}, async ({ principal, db }) => ok(await createPat(db, principal), 201));
 
 /** POST /api/token/refresh/ {refresh}: the personal access token is the credential. */
-export const refresh = api({ body: refreshBody, auth: 'none' }, async ({ body, db }) => ok(await refreshAccess(db, body.refresh, await signingKey())));
+export const refresh = api({ status: 200, body: refreshBody, auth: 'none' }, async ({ body, db }) => ok(await refreshAccess(db, body.refresh, await signingKey())));
 
 /** POST /api/token/rotate/ {refresh} → {refresh}. */
-export const rotate = api({ body: refreshBody }, async ({ principal, body, db }) => ok(await rotatePat(db, principal, body.refresh)));
+export const rotate = api({ status: 200, body: refreshBody }, async ({ principal, body, db }) => ok(await rotatePat(db, principal, body.refresh)));
 
 /** POST /api/token/blacklist/ {refresh} → 204. */
 export const blacklist = api({ body: refreshBody }, async ({ principal, body, db }) => {

@@ -42,7 +42,7 @@ export const remove = api({ params: ws }, async ({ principal, params, db }) => {
 export const members = api({ params: ws }, async ({ principal, params, db }) =>
   ok((await listWorkspaceMembers(db, principal, params.id)).map((m) => ({ workspace: params.id, user: memberUserShape(m) }))),
 );
-export const addMember = api({ params: ws, body: z.object({ user: z.number().int().positive() }) }, async ({ principal, params, body, db }) => {
+export const addMember = api({ status: 200, params: ws, body: z.object({ user: z.number().int().positive() }) }, async ({ principal, params, body, db }) => {
   await addWorkspaceMember(db, principal, params.id, body.user);
   return ok({ user: body.user, workspace: params.id });
 });
@@ -74,13 +74,13 @@ export const removeProject = api({ params: ws, query: userQuery('project') }, as
 });
 
 /** POST …/memberships/bulk/ {all, included, excluded}; past 99 people it runs as a job (202). */
-export const bulkAssign = api({ params: ws, body: selectionBody }, async ({ principal, params, body, event, db }) => {
+export const bulkAssign = api({ status: 200, params: ws, body: selectionBody }, async ({ principal, params, body, event, db }) => {
   await workspaceFor(db, principal, params.id, 'workspace.members.manage');
   return bulkReply(await bulk(db, principal, 'workspace.assign', params.id, body, keys.workspace(principal.orgId, params.id)), 'assignments', event);
 });
 
 /** DELETE …/memberships/bulk/?all=&included=&excluded=. */
-export const bulkUnassign = api({ params: ws, query: selectionQuery }, async ({ principal, params, query, event, db }) => {
+export const bulkUnassign = api({ status: 200, params: ws, query: selectionQuery }, async ({ principal, params, query, event, db }) => {
   await workspaceFor(db, principal, params.id, 'workspace.members.manage');
   return bulkReply(await bulk(db, principal, 'workspace.unassign', params.id, query, keys.workspace(principal.orgId, params.id)), 'unassignments', event);
 });

@@ -10,6 +10,7 @@ import { TABLE } from '../../lib/table.js';
 import { type Need, handlerRef } from '../../functions/routes.js';
 import type { IUserPool, IUserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 
 /** DynamoDB actions per access level: exactly what the repositories call, and never Scan. */
 export const TABLE_ACTIONS = {
@@ -27,11 +28,19 @@ export const TABLE_ACTIONS = {
   ],
 } as const;
 
+/**
+ * Security events (refused credentials and requests, sign-ins) are counted in their own items, which
+ * every function with table access may write, and only those: a partition key starting with EVT#.
+ */
+export const SECURITY_EVENT_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem'] as const;
+
 /** What a need is granted, and with which environment, in one place. */
 export interface Needs {
   userPool: IUserPool;
   client: IUserPoolClient;
   signingSecret: ISecret;
+  /** Where activity-log exports are written (the stream consumer writes them; the API names them). */
+  exportBucket?: IBucket;
 }
 
 const DIRECTORY_ACTIONS = [
@@ -93,6 +102,16 @@ export class RosterFunction extends Construct {
           resources: [arn, ...TABLE.indexes.map((i) => `${arn}/index/${i.name}`)],
         }),
       );
+      if (props.access === 'read') {
+        this.role.addToPolicy(
+          new PolicyStatement({
+            effect: Effect.ALLOW,
+            actions: [...SECURITY_EVENT_ACTIONS],
+            resources: [arn],
+            conditions: { 'ForAllValues:StringLike': { 'dynamodb:LeadingKeys': ['EVT#*'] } },
+          }),
+        );
+      }
     }
     for (const need of props.needs ?? []) {
       const r = props.resources;
@@ -104,6 +123,9 @@ export class RosterFunction extends Construct {
       } else if (need === 'signingKey') {
         environment.SIGNING_SECRET_ARN = r.signingSecret.secretArn;
         r.signingSecret.grantRead(this.role);
+      } else if (need === 'exports') {
+        if (!r.exportBucket) throw new Error(`${props.handler} needs exports but no export bucket was given`);
+        environment.EXPORT_BUCKET = r.exportBucket.bucketName;
       } else if (need === 'userPool') {
         environment.COGNITO_USER_POOL_ID = r.userPool.userPoolId;
         environment.COGNITO_CLIENT_ID = r.client.userPoolClientId;

@@ -5,11 +5,17 @@ import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { RosterFunction } from './roster-function.js';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
+import type { Need } from '../../functions/routes.js';
+import { type Needs, RosterFunction } from './roster-function.js';
 
 export interface StreamConsumerProps {
   table: ITable;
   handler: string;
+  needs: readonly Need[];
+  resources: Needs;
+  /** The consumer writes activity-log exports here. */
+  exportBucket: IBucket;
 }
 
 /**
@@ -25,10 +31,13 @@ export class StreamConsumer extends Construct {
     this.function = new RosterFunction(this, 'Consumer', {
       handler: props.handler,
       table: props.table,
-      // Reads and writes the table: bulk-membership jobs run here, slice by slice.
+      // Reads and writes the table: activity entries, and jobs and exports, slice by slice.
       access: 'readwrite',
+      needs: props.needs,
+      resources: props.resources,
       timeout: Duration.seconds(120),
     });
+    props.exportBucket.grantPut(this.function.role);
     this.failures = new Queue(this, 'Failures', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

@@ -4,11 +4,11 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { type BootstrapResult, bootstrap } from '../../lib/bootstrap.js';
 import { db } from '../../lib/db.js';
-import { authorizer, fallback, routes, streamConsumer } from '../../functions/routes.js';
+import { authorizer, digestJob, fallback, routes, streamConsumer } from '../../functions/routes.js';
 import { StartupError, ensureTable, localClient, startDynamoDbLocal } from './dynamodb.js';
 import { startCognitoLocal } from './cognito.js';
 import { createGateway } from './gateway.js';
-import { startStreamPoller } from './streams.js';
+import { type StreamHandler, startStreamPoller } from './streams.js';
 
 export interface RosterConfig {
   /** HTTP port; 0 picks a free one. */
@@ -22,6 +22,8 @@ export interface RosterConfig {
   bootstrapEmail: string;
   bootstrapToken?: string;
   log?: (line: string) => void;
+  /** Feed the stream to this handler instead of functions/stream/consumer (tests inject failures with it). */
+  streamHandler?: StreamHandler;
 }
 
 /** The signing key for access tokens: a file of its own in the data folder, never in the table. */
@@ -95,6 +97,7 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
       COGNITO_ENDPOINT: pool.endpoint,
       ROSTER_SIGNING_KEY_FILE: ensureSigningKey(config.dataDir),
       ROSTER_OUTBOX_DIR: join(config.dataDir, 'outbox'),
+      ROSTER_EXPORT_DIR: join(config.dataDir, 'exports'),
     });
     process.env.AWS_REGION ??= 'us-east-1';
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
@@ -108,12 +111,27 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
     const poller = startStreamPoller({
       endpoint,
       streamArn,
-      handler: () => load(streamConsumer.handler),
+      handler: async () => config.streamHandler ?? load(streamConsumer.handler),
       checkpointFile: join(config.dataDir, 'stream-checkpoints.json'),
       failureDir: join(config.dataDir, 'stream-failures'),
       log,
     });
     cleanups.splice(1, 0, poller.stop);
+    // The scheduler: the daily digest job, run at start and every hour (it digests each closed day once).
+    const digest = async () => {
+      try {
+        await (await load(digestJob.handler))();
+      } catch (err) {
+        log(`digest job: ${(err as Error).message}`);
+      }
+    };
+    let running = digest();
+    const timer = setInterval(() => (running = digest()), 3_600_000);
+    timer.unref();
+    cleanups.splice(1, 0, async () => {
+      clearInterval(timer);
+      await running;
+    });
     const cognito = { endpoint: pool.endpoint, userPoolId: pool.userPoolId, clientId: pool.clientId };
 
     const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;

@@ -9,6 +9,7 @@ import { setOverride } from '../../lib/overrides.js';
 import type { Principal } from '../../lib/model.js';
 import type { Role } from '../../lib/roles.js';
 import { createPat, resetLegacyToken } from '../../lib/tokens.js';
+import { startExport } from '../../lib/exports.js';
 import { transferOwnership } from '../../lib/organizations.js';
 import { type Member, addMember, otherOrg, softDelete } from '../support/db.js';
 import { lseErrors, lseListErrors } from '../support/lse-schema.js';
@@ -185,7 +186,27 @@ const rows: Row[] = [
   },
   { name: 'token policy', method: 'GET', path: () => '/api/jwt/settings', ok: 200, allowed: ADMINS, other: 'ok', schema: 'LSEJWTSettings' },
   { name: 'set token policy', method: 'POST', path: () => '/api/jwt/settings', body: () => ({ api_token_ttl_days: 30, api_tokens_enabled: true, legacy_api_tokens_enabled: true }), ok: 201, allowed: ADMINS, other: 'ok', schema: 'LSEJWTSettings' },
+  // activity log and histories: the caller's own organization's, for its Owner and Administrators
+  { name: 'activity log', method: 'GET', path: () => '/api/activity-logs/', ok: 200, allowed: ADMINS, other: 'ok', schema: 'ActivityLogResponse' },
+  { name: 'activity log of a project', method: 'GET', path: async () => `/api/activity-logs/?project=${(await scope()).project}`, ok: 200, allowed: ADMINS, other: 403, schema: 'ActivityLogResponse' },
+  { name: 'export activity log', method: 'POST', path: () => '/api/activity-logs/export', body: () => ({ format: 'ndjson' }), ok: 202, allowed: ADMINS, other: 'ok' },
+  { name: 'export status', method: 'GET', path: async (c) => `/api/activity-logs/exports/${(await startExport(c.db, principal(c.who.OW, 'OW'), { format: 'csv' })).id}`, ok: 200, allowed: ADMINS, other: 403 },
+  { name: 'verify activity log', method: 'GET', path: () => '/api/activity-logs/verify?start_date=2026-01-01&end_date=2026-01-02', ok: 200, allowed: ADMINS, other: 'ok' },
+  { name: 'organization membership history', method: 'GET', path: () => '/api/fsm/organizations/1/membership-history/', ok: 200, allowed: ADMINS, other: 403, schema: 'PaginatedStateModelList' },
+  { name: 'workspace membership history', method: 'GET', path: async () => `/api/fsm/workspaces/${(await scope()).workspace}/membership-history/`, ok: 200, allowed: ADMINS, other: 403, schema: 'PaginatedStateModelList' },
+  { name: 'project membership history', method: 'GET', path: async () => `/api/fsm/projects/${(await scope()).project}/membership-history/`, ok: 200, allowed: ADMINS, other: 403, schema: 'PaginatedStateModelList' },
+  { name: 'project role history', method: 'GET', path: async () => `/api/fsm/projects/${(await scope()).project}/role-history/`, ok: 200, allowed: ADMINS, other: 403, schema: 'PaginatedStateModelList' },
 ];
+
+/** A workspace and a project of organization 1, made once. */
+let scoped: Promise<{ workspace: number; project: number }> | undefined;
+const scope = () =>
+  (scoped ??= (async () => {
+    const call = client(base);
+    const workspace = (await call('POST', '/api/workspaces/', { token: OWNER_TOKEN, body: { title: 'Sweep workspace' } })).body.id as number;
+    const project = (await call('POST', '/api/projects/', { token: OWNER_TOKEN, body: { title: 'Sweep project', workspace } })).body.id as number;
+    return { workspace, project };
+  })());
 
 /** A live personal access token of the caller (created directly when the caller is inactive). */
 async function patOf(c: Ctx, caller: Exclude<Caller, 'NONE'>): Promise<string> {
@@ -251,6 +272,8 @@ describe('authorization sweep', () => {
   it('covers every organization user-management route of the route table', async () => {
     const { routes } = await import('../../functions/routes.js');
     const dataAccess = /^\/api\/(workspaces|projects|access|jobs)\/|accessible-projects$/;
-    expect(rows.length).toBe(routes.filter((r) => !dataAccess.test(r.path)).length);
+    expect(rows.filter((r) => r.name === 'activity log of a project')).toHaveLength(1);
+    // One route has two rows: the activity log, with and without a project filter.
+    expect(rows.length - 1).toBe(routes.filter((r) => !dataAccess.test(r.path)).length);
   });
 });

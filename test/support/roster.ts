@@ -2,24 +2,26 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { type Roster, startRoster } from '../../infra/local/runtime.js';
+import { type Roster, type RosterConfig, startRoster } from '../../infra/local/runtime.js';
 import { endpoint } from './db.js';
 
 export const OWNER_TOKEN = 'owner-e2e-token';
 
 /** The local runtime in this process: real HTTP, real handlers, the run's DynamoDB Local, a table of its own. */
-export async function startTestRoster(): Promise<Roster & { lines: string[] }> {
+export async function startTestRoster(opts: Pick<RosterConfig, 'streamHandler'> = {}): Promise<Roster & { lines: string[]; dataDir: string }> {
   const lines: string[] = [];
+  const dataDir = mkdtempSync(join(tmpdir(), 'roster-e2e-'));
   const roster = await startRoster({
+    ...opts,
     port: 0,
-    dataDir: mkdtempSync(join(tmpdir(), 'roster-e2e-')),
+    dataDir,
     tableName: `e2e-${randomUUID().slice(0, 8)}`,
     dynamodbEndpoint: endpoint(),
     bootstrapEmail: 'owner@example.com',
     bootstrapToken: OWNER_TOKEN,
     log: (l) => lines.push(l),
   });
-  return Object.assign(roster, { lines });
+  return Object.assign(roster, { lines, dataDir });
 }
 
 export interface Reply<T = any> {

@@ -10,7 +10,7 @@ describe('table schema', () => {
     ]);
     expect(input.GlobalSecondaryIndexes.map((i) => i.IndexName)).toEqual(TABLE.indexes.map((i) => i.name));
     expect(input.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' });
-    expect(input.AttributeDefinitions.map((a) => a.AttributeName).sort()).toEqual(['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'PK', 'SK']);
+    expect(input.AttributeDefinitions.map((a) => a.AttributeName).sort()).toEqual(['GSI1PK', 'GSI1SK', 'GSI2PK', 'GSI2SK', 'GSI3PK', 'GSI3SK', 'GSI4PK', 'GSI4SK', 'PK', 'SK']);
   });
 
   it('puts the organization in the partition key of every tenant item', () => {
