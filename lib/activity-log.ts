@@ -6,9 +6,9 @@
  * workspace, GSI4 by history stream, all sorted by the same time-first key.
  */
 import { createHash } from 'node:crypto';
-import { GetCommand, PutCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchWriteCommand, GetCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Entry } from './activity.js';
-import { type Db, batchGet } from './db.js';
+import { type Db, batchGet, countAll } from './db.js';
 import { ForbiddenError, ValidationError } from './errors.js';
 import type { Principal } from './model.js';
 import { canInOrganization } from './permissions.js';
@@ -44,40 +44,48 @@ const RETENTION_CACHE_MS = 60_000;
 const retentionCache = new Map<number, { at: number; days: number | null }>();
 
 /**
- * Store the entries of one batch. One BatchGet reads what the entries need from current state (the
- * organizations' retention, the workspace of projects whose member changed), one counter update
- * allocates ids, then each entry is put only if its key (time and stream event id) is new: a
- * redelivered record writes nothing twice. Returns how many entries were new.
+ * Store the entries of one batch: one consistent BatchGet reads what the entries need from current
+ * state (the organizations' retention, the workspace of projects whose member changed) and whether
+ * each entry's key (its time and stream event id) is taken already, one counter update allocates
+ * ids for the new ones, and BatchWrites put them. A redelivered record finds its entry and writes
+ * nothing; the stream hands a shard's records to one consumer invocation at a time, so no other
+ * writer of the same entry runs in between. Returns how many entries were new.
  */
 export async function storeEntries(db: Db, entries: Entry[]): Promise<number> {
   if (!entries.length) return 0;
   const fresh = Date.now() - RETENTION_CACHE_MS;
   const orgs = [...new Set(entries.map((e) => e.organization))].filter((o) => o > 0 && !((retentionCache.get(o)?.at ?? 0) > fresh));
   const projects = [...new Map(entries.filter((e) => e.project && e.workspace === null).map((e) => [`${e.organization}/${e.project}`, e])).values()];
-  const keyList = [...orgs.map((o) => keys.organization(o)), ...projects.map((e) => keys.project(e.organization, e.project!))];
-  const items = keyList.length ? await batchGet(db, keyList, true) : [];
+  const entryKey = (e: Entry) => ({ PK: keys.log(e.organization), SK: `${e.at}#${e.event_id}` });
+  const items = await batchGet(db, [...orgs.map((o) => keys.organization(o)), ...projects.map((e) => keys.project(e.organization, e.project!)), ...entries.map(entryKey)], true);
   for (const o of orgs) {
     const org = items.find((i) => i.type === 'organization' && i.id === o);
     retentionCache.set(o, { at: Date.now(), days: (org?.activity_log_retention_days as number | null | undefined) ?? null });
   }
   const retention = new Map([...retentionCache].map(([o, c]) => [o, c.days]));
   const workspaceOf = new Map(items.filter((i) => i.type === 'project').map((i) => [`${i.PK}/${i.id}`, (i.workspace as number | null) ?? null]));
-  const first = await allocateIds(db, entries.length);
-  const written = await Promise.all(
-    entries.map(async (e, n) => {
-      const workspace = e.workspace ?? (e.project ? (workspaceOf.get(`${keys.organization(e.organization).PK}/${e.project}`) ?? null) : null);
-      const days = retention.get(e.organization);
-      const item = entryItem({ ...e, workspace }, first + n, days ? Math.floor(Date.parse(e.at) / 1000) + days * 86_400 : undefined);
-      try {
-        await db.doc.send(new PutCommand({ TableName: db.table, Item: item, ConditionExpression: 'attribute_not_exists(PK)' }));
-        return 1;
-      } catch (err) {
-        if ((err as Error).name === 'ConditionalCheckFailedException') return 0;
-        throw err;
+  const stored = new Set(items.filter((i) => i.type === 'log').map((i) => `${i.PK}|${i.SK}`));
+  const unique = new Map(entries.map((e) => [`${entryKey(e).PK}|${entryKey(e).SK}`, e]));
+  const todo = [...unique].filter(([k]) => !stored.has(k)).map(([, e]) => e);
+  if (!todo.length) return 0;
+  const first = await allocateIds(db, todo.length);
+  const puts = todo.map((e, n) => {
+    const workspace = e.workspace ?? (e.project ? (workspaceOf.get(`${keys.organization(e.organization).PK}/${e.project}`) ?? null) : null);
+    const days = retention.get(e.organization);
+    return { PutRequest: { Item: entryItem({ ...e, workspace }, first + n, days ? Math.floor(Date.parse(e.at) / 1000) + days * 86_400 : undefined) } };
+  });
+  const chunks: (typeof puts)[] = [];
+  for (let i = 0; i < puts.length; i += 25) chunks.push(puts.slice(i, i + 25));
+  await Promise.all(
+    chunks.map(async (chunk) => {
+      let pending = chunk;
+      while (pending.length) {
+        const r = await db.doc.send(new BatchWriteCommand({ RequestItems: { [db.table]: pending } }));
+        pending = (r.UnprocessedItems?.[db.table] ?? []) as typeof pending;
       }
     }),
   );
-  return written.reduce<number>((a, b) => a + b, 0);
+  return todo.length;
 }
 
 export function entryItem(e: Entry, id: number, expiresAt?: number): EntryItem & Record<string, unknown> {
@@ -149,17 +157,6 @@ function queryInput(db: Db, w: Where, withFilters: boolean, forward: boolean): Q
     ExpressionAttributeValues: values,
     ScanIndexForward: forward,
   };
-}
-
-async function count(db: Db, input: QueryCommandInput): Promise<number> {
-  let n = 0;
-  let start: Record<string, unknown> | undefined;
-  do {
-    const r = await db.doc.send(new QueryCommand({ ...input, Select: 'COUNT', ExclusiveStartKey: start }));
-    n += r.Count ?? 0;
-    start = r.LastEvaluatedKey;
-  } while (start);
-  return n;
 }
 
 /** Items `offset` to `offset + limit` of a query (skipping reads keys only). */
@@ -252,8 +249,8 @@ export async function listEntries(db: Db, orgId: number, q: LogQuery): Promise<{
   const all: Where = { pk: keys.log(orgId), range: {}, filters: [], names: {}, values: {} };
   const [items, filtered, total] = await Promise.all([
     slice(db, queryInput(db, w, true, forward), q.offset, q.limit),
-    count(db, queryInput(db, w, true, forward)),
-    narrowed ? count(db, queryInput(db, all, false, forward)) : undefined,
+    countAll(db, queryInput(db, w, true, forward)),
+    narrowed ? countAll(db, queryInput(db, all, false, forward)) : undefined,
   ]);
   return { items: items as EntryItem[], filtered, total: total ?? filtered };
 }
@@ -289,7 +286,7 @@ export async function listHistory(db: Db, orgId: number, stream: HistoryStream, 
     w.values[':src'] = q.source;
   }
   const input = queryInput(db, w, true, q.ordering === 'created_at');
-  const [items, n] = await Promise.all([slice(db, input, q.offset, q.limit), count(db, input)]);
+  const [items, n] = await Promise.all([slice(db, input, q.offset, q.limit), countAll(db, input)]);
   return { items: items as EntryItem[], count: n };
 }
 

@@ -100,3 +100,15 @@ export async function queryAll(db: Db, input: Omit<QueryCommandInput, 'TableName
   } while (start);
   return out;
 }
+
+/** How many items a Query matches (Select=COUNT, following LastEvaluatedKey). */
+export async function countAll(db: Db, input: Omit<QueryCommandInput, 'TableName' | 'ExclusiveStartKey' | 'Select'>): Promise<number> {
+  let count = 0;
+  let start: Record<string, unknown> | undefined;
+  do {
+    const r: QueryCommandOutput = await db.doc.send(new QueryCommand({ ...input, TableName: db.table, Select: 'COUNT', ExclusiveStartKey: start }));
+    count += r.Count ?? 0;
+    start = r.LastEvaluatedKey;
+  } while (start);
+  return count;
+}

@@ -11,8 +11,8 @@
  * table's reach.)
  */
 import { createHash } from 'node:crypto';
-import { BatchWriteCommand, GetCommand, QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
-import { type Db, batchGet } from './db.js';
+import { BatchWriteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type Db, batchGet, queryAll } from './db.js';
 import { ValidationError } from './errors.js';
 import { keys } from './table.js';
 
@@ -48,24 +48,8 @@ const dayOf = (iso: string) => iso.slice(0, 10);
 const nextDay = (day: string) => new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
 const prevDay = (day: string) => new Date(Date.parse(`${day}T00:00:00Z`) - 86_400_000).toISOString().slice(0, 10);
 
-async function dayEntries(db: Db, orgId: number, day: string): Promise<Record<string, unknown>[]> {
-  const out: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const r: QueryCommandOutput = await db.doc.send(
-      new QueryCommand({
-        TableName: db.table,
-        KeyConditionExpression: 'PK = :pk AND begins_with(SK, :day)',
-        ExpressionAttributeValues: { ':pk': keys.log(orgId), ':day': `${day}T` },
-        ExclusiveStartKey: start,
-        ConsistentRead: true,
-      }),
-    );
-    out.push(...(r.Items ?? []));
-    start = r.LastEvaluatedKey;
-  } while (start);
-  return out;
-}
+const dayEntries = (db: Db, orgId: number, day: string) =>
+  queryAll(db, { KeyConditionExpression: 'PK = :pk AND begins_with(SK, :day)', ExpressionAttributeValues: { ':pk': keys.log(orgId), ':day': `${day}T` }, ConsistentRead: true });
 
 const headDigest = (prev: string, day: string, count: number, leavesHash: string) => sha(`${prev}\n${day}\n${count}\n${leavesHash}`);
 
@@ -158,18 +142,7 @@ export async function verifyRange(db: Db, orgId: number, from: string, to: strin
   if (span > 92) throw new ValidationError('Validation error', { end_date: ['Verify at most 92 days at a time.'] });
   const pk = keys.digest(orgId);
   const [digestItems, pointer, before] = await Promise.all([
-    (async () => {
-      const out: Record<string, unknown>[] = [];
-      let start: Record<string, unknown> | undefined;
-      do {
-        const r: QueryCommandOutput = await db.doc.send(
-          new QueryCommand({ TableName: db.table, KeyConditionExpression: 'PK = :pk AND SK BETWEEN :a AND :b', ExpressionAttributeValues: { ':pk': pk, ':a': from, ':b': `${to}#9999` }, ExclusiveStartKey: start, ConsistentRead: true }),
-        );
-        out.push(...(r.Items ?? []));
-        start = r.LastEvaluatedKey;
-      } while (start);
-      return out;
-    })(),
+    queryAll(db, { KeyConditionExpression: 'PK = :pk AND SK BETWEEN :a AND :b', ExpressionAttributeValues: { ':pk': pk, ':a': from, ':b': `${to}#9999` }, ConsistentRead: true }),
     db.doc.send(new GetCommand({ TableName: db.table, Key: { PK: pk, SK: 'head' }, ConsistentRead: true })).then((r) => r.Item as Pointer | undefined),
     db.doc.send(new GetCommand({ TableName: db.table, Key: { PK: pk, SK: prevDay(from) }, ConsistentRead: true })).then((r) => r.Item),
   ]);

@@ -1,5 +1,5 @@
 import { QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import type { Db } from './db.js';
+import { type Db, countAll } from './db.js';
 import { ValidationError } from './errors.js';
 
 export interface PageRequest {
@@ -58,16 +58,6 @@ export async function queryPrefixPage<T>(
     ...(f ? { FilterExpression: f.expression } : {}),
     ScanIndexForward: opts.forward ?? true,
   };
-  const countAll = async () => {
-    let count = 0;
-    let start: Record<string, unknown> | undefined;
-    do {
-      const r = await db.doc.send(new QueryCommand({ ...base, Select: 'COUNT', ExclusiveStartKey: start }));
-      count += r.Count ?? 0;
-      start = r.LastEvaluatedKey;
-    } while (start);
-    return count;
-  };
   const readPage = async () => {
     let start = req.cursor ? decodeCursor(req.cursor, pk, skPrefix) : undefined;
     let skip = req.cursor ? 0 : (req.page - 1) * req.pageSize;
@@ -89,7 +79,7 @@ export async function queryPrefixPage<T>(
     } while (start && items.length < req.pageSize);
     return { items, next: last ? encodeCursor(last) : undefined };
   };
-  const [count, page] = await Promise.all([countAll(), readPage()]);
+  const [count, page] = await Promise.all([countAll(db, base), readPage()]);
   const more = req.page * req.pageSize < count;
   return { items: page.items, count, next: more ? page.next : undefined };
 }

@@ -43,11 +43,14 @@ export const list = api({ query: logQuery }, async ({ principal, query, db }) =>
   return ok({ data: items.map(entryView), recordsTotal: total, recordsFiltered: filtered });
 });
 
-const exportBody = z.object({
-  format: z.enum(['ndjson', 'csv']).default('ndjson'),
-  start_date: z.string().max(64).optional(),
-  end_date: z.string().max(64).optional(),
-});
+// Strict: every field has a default, so a body of other fields is a mistake, not an export of everything.
+const exportBody = z
+  .object({
+    format: z.enum(['ndjson', 'csv']).default('ndjson'),
+    start_date: z.string().max(64).optional(),
+    end_date: z.string().max(64).optional(),
+  })
+  .strict();
 
 export const exportStart = api({ status: 202, body: exportBody }, async ({ principal, body, db }) => {
   requireLogReader(principal);

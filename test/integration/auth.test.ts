@@ -18,7 +18,7 @@ const refused = (header: string | undefined) => expect(authenticate(db, header, 
 
 describe('legacy token authentication', () => {
   it('resolves "Token <key>" to the user, organization and current role', async () => {
-    await expect(authenticate(db, 'Token owner-token', verifiers)).resolves.toEqual({ userId: 1, orgId: 1, role: 'OW', via: 'token', overrides: {} });
+    await expect(authenticate(db, 'Token owner-token', verifiers)).resolves.toEqual({ userId: 1, orgId: 1, role: 'OW', via: 'token', overrides: {}, email: 'owner@example.com' });
     await expect(authenticate(db, 'token   owner-token ', verifiers)).resolves.toMatchObject({ userId: 1 });
   });
 
