@@ -43,12 +43,13 @@ export async function handler(event: APIGatewayRequestAuthorizerEventV2): Promis
     if (!(err instanceof AuthenticationError)) throw err;
     if (event.headers?.authorization) {
       logger.info('authentication refused', { reason: err.detail, path: event.rawPath });
-      const who = (err as AuthenticationError & { who?: { userId: number; orgId: number } }).who;
+      const who = (err as AuthenticationError & { who?: { userId: number; orgId: number; email?: string } }).who;
       const req = requestOf(event);
       await recordSecurityEvent(db(), `auth#${req.ip ?? 'unknown'}`, {
         action: 'auth.failed',
         organization: who?.orgId ?? null,
         actor_id: who?.userId ?? null,
+        actor_email: who?.email ?? null,
         ...req,
         status: 401,
         detail: err.detail,

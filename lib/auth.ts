@@ -73,7 +73,7 @@ async function resolve(
   const m = find(memberKey) as (Membership & { tokenHash?: string }) | undefined;
   const orgItem = find(orgKey);
   // The refusal names who was refused, so the security event lands in that organization's log.
-  if (!m || !orgItem || !isActiveMembership(m)) throw Object.assign(new AuthenticationError(INACTIVE), { who: { userId, orgId } });
+  if (!m || !orgItem || !isActiveMembership(m)) throw Object.assign(new AuthenticationError(INACTIVE), { who: { userId, orgId, email: m?.user?.email } });
   if (tokenIsCurrent && !tokenIsCurrent(m)) throw new AuthenticationError('Invalid token.');
   const org = asOrganization(orgItem);
   const policy = tokenPolicyOf(org);

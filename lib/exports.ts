@@ -89,9 +89,9 @@ export class FolderSink implements ExportSink {
   }
   async complete(key: string) {
     const dir = this.parts(key);
-    const out = createWriteStream(this.location(key));
-    for (const f of readdirSync(dir).sort()) await pipeline(createReadStream(join(dir, f)), out, { end: false });
-    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    writeFileSync(this.location(key), '');
+    // Part by part, streamed: the whole export is never in memory.
+    for (const f of readdirSync(dir).sort()) await pipeline(createReadStream(join(dir, f)), createWriteStream(this.location(key), { flags: 'a' }));
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -18,6 +18,10 @@ import { runExportSlice, startExport } from '../../lib/exports.js';
 import { keys } from '../../lib/table.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// DynamoDB Local takes any region and credentials.
+process.env.AWS_REGION ??= 'us-east-1';
+process.env.AWS_ACCESS_KEY_ID ??= 'local';
+process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
 const N = Number(process.env.BENCH_EXPORT_N ?? 200_000);
 const dir = mkdtempSync(join(tmpdir(), 'roster-export-bench-'));
 process.env.ROSTER_EXPORT_DIR = dir;

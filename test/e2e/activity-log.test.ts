@@ -687,7 +687,7 @@ describe('security events', () => {
     expect(limited).toHaveLength(1);
     expect(mine).toHaveLength(SECURITY_EVENTS_PER_MINUTE + 1);
     for (const e of mine) {
-      expect(e).toMatchObject({ user_id: gone.userId, organization_id: 1, request_method: 'GET', request_url: '/api/current-user/whoami', response_code: '401', source: 'api', resource_type: 'security' });
+      expect(e).toMatchObject({ user_id: gone.userId, email: 'deactivated@example.com', organization_id: 1, request_method: 'GET', request_url: '/api/current-user/whoami', response_code: '401', source: 'api', resource_type: 'security' });
     }
     expect(failed[0]!.after).toEqual({ detail: 'User inactive or deleted.' });
     expect(limited[0]!.after).toEqual({ detail: expect.stringContaining(String(SECURITY_EVENTS_PER_MINUTE)) });
