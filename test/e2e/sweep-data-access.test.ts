@@ -184,6 +184,8 @@ describe('authorization sweep: workspaces, projects, access checks', () => {
     const path = await row.path();
     const body = row.body ? await row.body() : undefined;
     const r = await client(roster.url)(row.method, path, { token, body });
+    // The change context every item is stamped with (`_ctx`) never leaves the table.
+    expect(JSON.stringify(r.body ?? '')).not.toContain('_ctx');
     const want = expected(row, caller);
     expect({ status: r.status, body: r.status === want ? undefined : r.body }).toEqual({ status: want, body: undefined });
     if (r.status >= 400) expect(typeof r.body.detail).toBe('string');

@@ -136,6 +136,27 @@ describe('Roster stack', () => {
     template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 0 });
   });
 
+  it('keeps activity-log exports in a private, encrypted, TLS-only bucket that only the stream consumer may write', () => {
+    template.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: { ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }] },
+      PublicAccessBlockConfiguration: { BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true },
+      LoggingConfiguration: Match.objectLike({ LogFilePrefix: 'exports/' }),
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 30, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } })]) },
+    });
+    template.hasResourceProperties('AWS::S3::BucketPolicy', {
+      PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
+    });
+    const writers = resources('AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties.PolicyDocument).includes('s3:PutObject'));
+    expect(writers.map(([id]) => id)).toEqual([stack.getLogicalId(stack.stream.function.role.node.findChild('DefaultPolicy').node.defaultChild as CfnElement)]);
+  });
+
+  it('runs the activity-log digest daily on a schedule', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'cron(30 0 * * ? *)',
+      Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [stack.getLogicalId(stack.digest.fn.node.defaultChild as CfnElement), 'Arn'] } })],
+    });
+  });
+
   it('passes cdk-nag AwsSolutions with no unacknowledged finding, and every acknowledgement gives a reason', () => {
     const app = newApp();
     const checked = new RosterStack(app, 'Roster');
