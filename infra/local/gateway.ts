@@ -68,6 +68,8 @@ export interface GatewayOptions {
   fallback: string;
   load: LoadHandler;
   log?: (line: string) => void;
+  /** False while the runtime is still starting (DynamoDB Local, the table): requests get 503. */
+  ready?: () => boolean;
 }
 
 /**
@@ -80,6 +82,11 @@ export function createGateway(opts: GatewayOptions): Server {
   const compiled = opts.routes.map(compile).sort((a, b) => a.params.length - b.params.length);
 
   async function handle(req: IncomingMessage, res: ServerResponse) {
+    if (opts.ready && !opts.ready()) {
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+      res.end(JSON.stringify({ detail: 'Roster is starting; try again in a moment.' }));
+      return;
+    }
     const started = Date.now();
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();

@@ -70,7 +70,8 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 export async function startRoster(config: RosterConfig): Promise<Roster> {
   const log = config.log ?? (() => undefined);
   const host = config.host ?? '127.0.0.1';
-  const server = createGateway({ routes, authorizer: authorizer.handler, fallback: fallback.handler, load, log });
+  let ready = false;
+  const server = createGateway({ routes, authorizer: authorizer.handler, fallback: fallback.handler, load, log, ready: () => ready });
   const port = await listen(server, config.port, host);
   const cleanups: (() => Promise<void>)[] = [() => new Promise((r) => server.close(() => r()))];
   const stop = async () => {
@@ -135,6 +136,7 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
     const cognito = { endpoint: pool.endpoint, userPoolId: pool.userPoolId, clientId: pool.clientId };
 
     const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+    ready = true;
     writeFileSync(join(config.dataDir, 'local.json'), JSON.stringify({ apiUrl: url, dynamodbEndpoint: endpoint, tableName: config.tableName, cognito }, null, 2));
     return { url, dynamodbEndpoint: endpoint, cognito, bootstrap: boot, streamIdle: poller.isIdle, stop };
   } catch (err) {
