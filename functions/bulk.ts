@@ -16,9 +16,12 @@ export const selectionQuery = z.object({
   excluded: csvIds.default([]),
 });
 
+/** What a bulk route answers: 200 when applied at once, 202 when it became a job (its changes are stamped so). */
+export const BULK_STATUS = [200, 202] as const;
+
 /** 200 with LSE's counts when the change was applied at once; 202 with the job to poll when it went asynchronous. */
 export function bulkReply(r: BulkResult, counted: 'assignments' | 'unassignments', event: ApiEvent): ApiResult {
   if (r.done) return ok({ [counted]: r.count, ...(counted === 'assignments' ? { skipped_user_ids: r.skipped } : {}) });
-  return ok({ job_id: r.job.id, status: r.job.status, status_url: `${apiBase(event)}/api/jobs/${r.job.id}` }, 202);
+  return ok({ job_id: r.job.id, status: r.job.status, status_url: `${apiBase(event)}/api/jobs/${r.job.id}` }, BULK_STATUS[1]);
 }
 

@@ -45,7 +45,7 @@ export interface Spec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
    * The status the route answers with when its writes commit, recorded on them for the activity
    * log (default: 201 for POST, 204 for DELETE, 200 otherwise).
    */
-  status?: number;
+  status?: number | readonly number[];
 }
 
 export interface Input<P, Q, B> {
@@ -82,11 +82,17 @@ function principalOf(event: ApiEvent, mode: 'required' | 'optional'): Principal 
 }
 
 /** Who is asking, from where: what every write of this request is stamped with. */
-function requestContext(event: ApiEvent, spec: { source?: Source; status?: number }, caller: Principal | undefined): ChangeContext {
+/** The statuses a route answers with when its writes commit (the first is the one its writes are stamped with). */
+function successStatuses(spec: { status?: number | readonly number[] }, method: string): readonly number[] {
+  if (spec.status !== undefined) return typeof spec.status === 'number' ? [spec.status] : spec.status;
+  return [method === 'POST' ? 201 : method === 'DELETE' ? 204 : 200];
+}
+
+function requestContext(event: ApiEvent, spec: { source?: Source; status?: number | readonly number[] }, caller: Principal | undefined): ChangeContext {
   const method = event.requestContext.http.method;
   return {
     source: spec.source ?? 'api',
-    status: spec.status ?? (method === 'POST' ? 201 : method === 'DELETE' ? 204 : 200),
+    status: successStatuses(spec, method)[0],
     ...(caller ? { actor_id: caller.userId, actor_email: caller.email, organization: caller.orgId } : {}),
     request_id: event.requestContext.requestId,
     ip: event.requestContext.http.sourceIp,
@@ -190,8 +196,9 @@ export function api<P extends z.ZodType = z.ZodObject, Q extends z.ZodType = z.Z
     .handler(async (_event, context) => {
       const response = await withChangeContext(context.input.change, () => fn(context.input));
       const status = response.statusCode ?? 200;
-      // The status declared for the activity log is the one the route answers with.
-      if (status < 300 && status !== context.input.change.status) logger.warn('route answered other than its declared status', { status, declared: context.input.change.status });
+      // The statuses declared for the activity log are the ones the route answers with.
+      const declared = successStatuses(spec, context.input.event.requestContext.http.method);
+      if (status < 300 && !declared.includes(status)) logger.warn('route answered other than its declared status', { status, declared });
       return response;
     });
 }

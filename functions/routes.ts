@@ -147,7 +147,7 @@ export const authorizer = { handler: 'authorizer', table: 'read', needs: ['signi
 export const fallback = { handler: 'not-found', table: 'none' } as const;
 
 /** The consumer of the table's stream (activity entries, job and export slices). */
-export const streamConsumer = { handler: 'stream/consumer', table: 'readwrite', needs: ['exports'] as Need[] } as const;
+export const streamConsumer = { handler: 'stream/consumer', table: 'batch', needs: ['exports'] as Need[] } as const;
 
 /** The daily job that digests the activity log. */
-export const digestJob = { handler: 'schedule/digest', table: 'readwrite' } as const;
+export const digestJob = { handler: 'schedule/digest', table: 'batch' } as const;

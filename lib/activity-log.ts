@@ -6,9 +6,10 @@
  * workspace, GSI4 by history stream, all sorted by the same time-first key.
  */
 import { createHash } from 'node:crypto';
-import { BatchWriteCommand, GetCommand, QueryCommand, type QueryCommandInput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Entry } from './activity.js';
-import { type Db, batchGet, countAll } from './db.js';
+import { type Db, batchGet, batchWrite, countAll } from './db.js';
+import { nextId } from './ids.js';
 import { ForbiddenError, ValidationError } from './errors.js';
 import type { Principal } from './model.js';
 import { canInOrganization } from './permissions.js';
@@ -24,22 +25,7 @@ export type EntryItem = Omit<Entry, 'history'> & {
   expiresAt?: number;
 };
 
-/** Allocate `n` consecutive entry ids in one counter update (a retried batch leaves a gap, never a repeat). */
-async function allocateIds(db: Db, n: number): Promise<number> {
-  const r = await db.doc.send(
-    new UpdateCommand({
-      TableName: db.table,
-      Key: { PK: 'COUNTER', SK: 'activity_log' },
-      UpdateExpression: 'ADD #v :n',
-      ExpressionAttributeNames: { '#v': 'value' },
-      ExpressionAttributeValues: { ':n': n },
-      ReturnValues: 'UPDATED_NEW',
-    }),
-  );
-  return (r.Attributes!.value as number) - n + 1;
-}
-
-/** Organizations' retention settings, kept a minute per consumer instance (a change applies within it). */
+/** Organizations' retention settings, kept a minute per consumer instance (a change applies within it, at once where it passes through the same instance). */
 const RETENTION_CACHE_MS = 60_000;
 const retentionCache = new Map<number, { at: number; days: number | null }>();
 
@@ -53,6 +39,12 @@ const retentionCache = new Map<number, { at: number; days: number | null }>();
  */
 export async function storeEntries(db: Db, entries: Entry[]): Promise<number> {
   if (!entries.length) return 0;
+  // A retention change that passes through here applies from the entries after it.
+  for (const e of entries) {
+    if (e.resource_type === 'organization' && e.after && 'activity_log_retention_days' in e.after) {
+      retentionCache.set(e.organization, { at: Date.now(), days: (e.after.activity_log_retention_days as number | null) ?? null });
+    }
+  }
   const fresh = Date.now() - RETENTION_CACHE_MS;
   const orgs = [...new Set(entries.map((e) => e.organization))].filter((o) => o > 0 && !((retentionCache.get(o)?.at ?? 0) > fresh));
   const projects = [...new Map(entries.filter((e) => e.project && e.workspace === null).map((e) => [`${e.organization}/${e.project}`, e])).values()];
@@ -68,23 +60,14 @@ export async function storeEntries(db: Db, entries: Entry[]): Promise<number> {
   const unique = new Map(entries.map((e) => [`${entryKey(e).PK}|${entryKey(e).SK}`, e]));
   const todo = [...unique].filter(([k]) => !stored.has(k)).map(([, e]) => e);
   if (!todo.length) return 0;
-  const first = await allocateIds(db, todo.length);
+  // Ids for the new entries only (a retried batch leaves a gap, never a repeat).
+  const first = await nextId(db, 'activity_log', todo.length);
   const puts = todo.map((e, n) => {
     const workspace = e.workspace ?? (e.project ? (workspaceOf.get(`${keys.organization(e.organization).PK}/${e.project}`) ?? null) : null);
     const days = retention.get(e.organization);
     return { PutRequest: { Item: entryItem({ ...e, workspace }, first + n, days ? Math.floor(Date.parse(e.at) / 1000) + days * 86_400 : undefined) } };
   });
-  const chunks: (typeof puts)[] = [];
-  for (let i = 0; i < puts.length; i += 25) chunks.push(puts.slice(i, i + 25));
-  await Promise.all(
-    chunks.map(async (chunk) => {
-      let pending = chunk;
-      while (pending.length) {
-        const r = await db.doc.send(new BatchWriteCommand({ RequestItems: { [db.table]: pending } }));
-        pending = (r.UnprocessedItems?.[db.table] ?? []) as typeof pending;
-      }
-    }),
-  );
+  await batchWrite(db, puts, 8);
   return todo.length;
 }
 
@@ -226,7 +209,11 @@ function searchFilter(search: string, names: Record<string, string>, values: Rec
  * key, and the other filters are evaluated by DynamoDB on that key's items. recordsTotal counts the
  * organization's entries, recordsFiltered the matches (Select=COUNT queries, in parallel with the page).
  */
-export async function listEntries(db: Db, orgId: number, q: LogQuery): Promise<{ items: EntryItem[]; total: number; filtered: number }> {
+export async function listEntries(db: Db, p: Principal, q: LogQuery): Promise<{ items: EntryItem[]; total: number; filtered: number }> {
+  requireLogReader(p);
+  // A project or workspace of another organization is refused, not answered with an empty page.
+  await Promise.all([q.project && requireScope(db, p, 'project', q.project), q.workspace && requireScope(db, p, 'workspace', q.workspace)]);
+  const orgId = p.orgId;
   const range = { from: timeBound(q.start_date, 'start_date', false), to: timeBound(q.end_date, 'end_date', true) };
   const w: Where = { pk: keys.log(orgId), range, filters: [], names: {}, values: {} };
   const add = (name: string, value: unknown) => {
@@ -265,11 +252,19 @@ export interface HistoryQuery {
   limit: number;
 }
 
+const SCOPE_OF: Record<HistoryStream, 'organization' | 'workspace' | 'project'> = {
+  org_membership: 'organization',
+  ws_membership: 'workspace',
+  project_membership: 'project',
+  project_role: 'project',
+};
+
 /** One page of a membership or role history (GSI4), newest first unless asked otherwise. */
-export async function listHistory(db: Db, orgId: number, stream: HistoryStream, scope: number, q: HistoryQuery): Promise<{ items: EntryItem[]; count: number }> {
+export async function listHistory(db: Db, p: Principal, stream: HistoryStream, scope: number, q: HistoryQuery): Promise<{ items: EntryItem[]; count: number }> {
+  await requireScope(db, p, SCOPE_OF[stream], scope);
   const w: Where = {
     index: 'GSI4',
-    pk: keys.history(orgId, stream, scope),
+    pk: keys.history(p.orgId, stream, scope),
     range: { from: timeBound(q.since, 'since', false), to: timeBound(q.until, 'until', true) },
     filters: [],
     names: {},
@@ -291,7 +286,7 @@ export async function listHistory(db: Db, orgId: number, stream: HistoryStream, 
 }
 
 /** Whether an organization's log has any entry under this key (a deleted project's history is still its own). */
-export async function hasEntries(db: Db, index: 'GSI2' | 'GSI3', pk: string): Promise<boolean> {
+async function hasEntries(db: Db, index: 'GSI2' | 'GSI3', pk: string): Promise<boolean> {
   const r = await db.doc.send(
     new QueryCommand({ TableName: db.table, IndexName: index, KeyConditionExpression: '#pk = :pk', ExpressionAttributeNames: { '#pk': `${index}PK` }, ExpressionAttributeValues: { ':pk': pk }, Limit: 1 }),
   );
@@ -338,12 +333,17 @@ export function requireLogReader(p: Principal): void {
 }
 
 /**
- * The history of a workspace or project of the caller's organization: one that exists there now,
+ * The history of the caller's organization, or of a workspace or project of it: one that exists there now,
  * or one whose log there has entries (a deleted project's history is still readable). Anything
  * else is refused alike, existing elsewhere or not.
  */
-export async function requireScope(db: Db, p: Principal, kind: 'workspace' | 'project', id: number): Promise<void> {
+async function requireScope(db: Db, p: Principal, kind: 'organization' | 'workspace' | 'project', id: number): Promise<void> {
   requireLogReader(p);
+  // An organization's histories are read in it, as in LSE (its active organization).
+  if (kind === 'organization') {
+    if (id !== p.orgId) throw new ForbiddenError();
+    return;
+  }
   const key = kind === 'project' ? keys.project(p.orgId, id) : keys.workspace(p.orgId, id);
   const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: key, ProjectionExpression: 'PK' }));
   if (r.Item) return;

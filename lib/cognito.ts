@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { JwtRsaVerifier } from 'aws-jwt-verify';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
 import { AuthenticationError } from './errors.js';
+import { hashToken } from './util.js';
 
 export interface CognitoConfig {
   userPoolId: string;
@@ -43,7 +43,7 @@ export function cognitoVerifier(cfg: CognitoConfig) {
       const username = payload.username ?? payload['cognito:username'];
       if (typeof username !== 'string') throw new Error('no username');
       // One sign-in is one session: Cognito's origin_jti (shared by refreshed tokens), else the token itself.
-      const session = String(payload.origin_jti ?? payload.jti ?? createHash('sha256').update(jwt).digest('hex').slice(0, 32));
+      const session = String(payload.origin_jti ?? payload.jti ?? hashToken(jwt).slice(0, 32));
       return { username: username.toLowerCase(), session, expires: payload.exp ?? Math.floor(Date.now() / 1000) + 3600 };
     } catch {
       throw new AuthenticationError('Given token not valid for any token type');

@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  BatchWriteCommand,
   type BatchGetCommandOutput,
   DynamoDBDocumentClient,
   QueryCommand,
@@ -46,6 +47,15 @@ export function db(): Db {
   return cached;
 }
 
+/**
+ * Reads that run at once but fail in the order given: the first one's refusal (403/404) wins over a
+ * later one's (400), whichever DynamoDB answers first.
+ */
+export async function inOrder(...reads: Promise<unknown>[]): Promise<void> {
+  for (const r of reads) r.catch(() => undefined);
+  for (const r of reads) await r;
+}
+
 /** Cancellation reason codes of a failed transaction, in item order ('None' for items that passed). */
 export function cancellationReasons(err: unknown): { code: string; item?: Record<string, unknown> }[] | undefined {
   if (!(err instanceof TransactionCanceledException)) return undefined;
@@ -87,6 +97,27 @@ export async function batchGet(db: Db, keyList: Record<string, unknown>[], consi
     }
   }
   return out;
+}
+
+type WriteRequest = { PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Record<string, unknown> } };
+
+/**
+ * BatchWriteItem of any number of puts and deletes, 25 a call (`parallel` calls at once), following
+ * UnprocessedItems until every request is done. Not atomic, and no conditions: for idempotent writes.
+ */
+export async function batchWrite(db: Db, requests: WriteRequest[], parallel = 1): Promise<void> {
+  const chunks: WriteRequest[][] = [];
+  for (let i = 0; i < requests.length; i += 25) chunks.push(requests.slice(i, i + 25));
+  const worker = async () => {
+    for (let chunk = chunks.shift(); chunk; chunk = chunks.shift()) {
+      let pending = chunk;
+      while (pending.length) {
+        const r = await db.doc.send(new BatchWriteCommand({ RequestItems: { [db.table]: pending } }));
+        pending = (r.UnprocessedItems?.[db.table] ?? []) as WriteRequest[];
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, parallel) }, worker));
 }
 
 /** Every item a Query matches, following LastEvaluatedKey (for bounded collections: one user's memberships, …). */

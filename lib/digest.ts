@@ -11,9 +11,11 @@
  * table's reach.)
  */
 import { createHash } from 'node:crypto';
-import { BatchWriteCommand, GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { type Db, batchGet, queryAll } from './db.js';
+import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { type Db, batchGet, batchWrite, queryAll } from './db.js';
+import { requireLogReader } from './activity-log.js';
 import { ValidationError } from './errors.js';
+import type { Principal } from './model.js';
 import { keys } from './table.js';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
@@ -53,15 +55,7 @@ const dayEntries = (db: Db, orgId: number, day: string) =>
 
 const headDigest = (prev: string, day: string, count: number, leavesHash: string) => sha(`${prev}\n${day}\n${count}\n${leavesHash}`);
 
-async function writeItems(db: Db, items: Record<string, unknown>[]): Promise<void> {
-  for (let i = 0; i < items.length; i += 25) {
-    let pending = items.slice(i, i + 25).map((Item) => ({ PutRequest: { Item } }));
-    while (pending.length) {
-      const r = await db.doc.send(new BatchWriteCommand({ RequestItems: { [db.table]: pending } }));
-      pending = (r.UnprocessedItems?.[db.table] ?? []) as typeof pending;
-    }
-  }
-}
+const writeItems = (db: Db, items: Record<string, unknown>[]) => batchWrite(db, items.map((Item) => ({ PutRequest: { Item } })));
 
 interface Pointer {
   last_day: string;
@@ -135,8 +129,10 @@ export interface DayReport {
   digest_problems: string[];
 }
 
-/** Recompute a range of days (at most 92) against their digests. */
-export async function verifyRange(db: Db, orgId: number, from: string, to: string): Promise<{ valid: boolean; days: DayReport[] }> {
+/** Recompute a range of days (at most 92) of the caller's organization against their digests (OW, AD). */
+export async function verifyRange(db: Db, p: Principal, from: string, to: string): Promise<{ valid: boolean; days: DayReport[] }> {
+  requireLogReader(p);
+  const orgId = p.orgId;
   if (to < from) throw new ValidationError('Validation error', { end_date: ['The end date is before the start date.'] });
   const span = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000 + 1;
   if (span > 92) throw new ValidationError('Validation error', { end_date: ['Verify at most 92 days at a time.'] });

@@ -14,8 +14,9 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, QueryCommand, type QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type EntryItem, entryView, timeBound } from './activity-log.js';
-import type { Db } from './db.js';
+import { type EntryItem, entryView, requireLogReader, timeBound } from './activity-log.js';
+import { csvCell } from './csv.js';
+import { type Db, isConditionFailure } from './db.js';
 import { ForbiddenError, ServiceUnavailableError } from './errors.js';
 import type { Principal } from './model.js';
 import { keys } from './table.js';
@@ -110,8 +111,9 @@ const view = (item: Record<string, unknown>): ExportJob => {
   return rest as unknown as ExportJob;
 };
 
-/** Start an export of the caller's organization (the caller is an Owner or Administrator). */
+/** Start an export of the caller's organization (its Owner and Administrators). */
 export async function startExport(db: Db, p: Principal, input: { format: ExportFormat; start_date?: string; end_date?: string }): Promise<ExportJob> {
+  requireLogReader(p);
   const sink = exportSink();
   const job: ExportJob = {
     id: randomUUID(),
@@ -137,6 +139,7 @@ export async function startExport(db: Db, p: Principal, input: { format: ExportF
 }
 
 export async function getExport(db: Db, p: Principal, id: string): Promise<ExportJob> {
+  requireLogReader(p);
   const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.exportJob(p.orgId, id), ConsistentRead: true }));
   // Exports of other organizations are refused like any other organization's log.
   if (!r.Item) throw new ForbiddenError('Not an export of your organization.');
@@ -148,14 +151,10 @@ const CSV_COLUMNS = [
   'request_method', 'request_url', 'response_code', 'ip_address', 'user_agent', 'before', 'after',
 ] as const;
 
-const csvField = (v: unknown) => {
-  const s = v === null || v === undefined ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
 
 function line(format: ExportFormat, item: EntryItem): string {
   const v = entryView(item) as Record<string, unknown>;
-  return format === 'ndjson' ? `${JSON.stringify(v)}\n` : `${CSV_COLUMNS.map((c) => csvField(v[c])).join(',')}\r\n`;
+  return format === 'ndjson' ? `${JSON.stringify(v)}\n` : `${CSV_COLUMNS.map((c) => csvCell(v[c])).join(',')}\r\n`;
 }
 
 /** One slice of an export (called by the stream consumer for an export item that is not done). */
@@ -236,6 +235,6 @@ async function advance(db: Db, key: { PK: string; SK: string }, part: number, ex
       }),
     );
   } catch (err) {
-    if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    if (!isConditionFailure(err)) throw err;
   }
 }

@@ -6,9 +6,9 @@
  * forward from the cursor it read, so a redelivered stream batch never double-counts.
  */
 import { randomUUID } from 'node:crypto';
-import { BatchWriteCommand, GetCommand, QueryCommand, type QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, QueryCommand, type QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { changeContext, withChangeContext } from './context.js';
-import { type Db, batchGet, isConditionFailure, transactWrite } from './db.js';
+import { type Db, batchGet, batchWrite, cancellationReasons, isConditionFailure, transactWrite } from './db.js';
 import { NotFoundError } from './errors.js';
 import { asMembership, projectMemberItem, workspaceMemberItem } from './items.js';
 import type { Principal } from './model.js';
@@ -45,6 +45,35 @@ export const SLICE = 1000;
 const jobKey = (orgId: number, id: string) => ({ PK: keys.organization(orgId).PK, SK: `JOB#${id}` });
 
 type Change = { put: Record<string, unknown> } | { del: { PK: string; SK: string } };
+
+/** The workspace or project a change is made in. */
+const targetKeyOf = (kind: JobKind, orgId: number, target: number) => (kind.startsWith('workspace.') ? keys.workspace(orgId, target) : keys.project(orgId, target));
+
+/**
+ * One membership added or removed now (the single-member endpoints). An add is conditional on the
+ * workspace or project still existing ('gone' otherwise) and puts the item only when absent: adding
+ * a member again changes nothing, so it is no change in the activity log either ('unchanged'). A
+ * removal of someone who is no member is 'unchanged'.
+ */
+export async function changeOne(db: Db, p: Principal, kind: JobKind, target: number, userId: number): Promise<'done' | 'gone' | 'unchanged'> {
+  const c = change(kind, p.orgId, target, userId, p.userId);
+  try {
+    await transactWrite(
+      db,
+      'put' in c
+        ? [
+            { ConditionCheck: { TableName: db.table, Key: targetKeyOf(kind, p.orgId, target), ConditionExpression: 'attribute_exists(PK)' } },
+            { Put: { TableName: db.table, Item: c.put, ConditionExpression: 'attribute_not_exists(PK)' } },
+          ]
+        : [{ Delete: { TableName: db.table, Key: c.del, ConditionExpression: 'attribute_exists(PK)' } }],
+    );
+    return 'done';
+  } catch (err) {
+    const reasons = cancellationReasons(err);
+    if (!reasons) throw err;
+    return 'put' in c && reasons[0]?.code === 'ConditionalCheckFailed' ? 'gone' : 'unchanged';
+  }
+}
 
 /** The item a change writes (assign) or the key it deletes (unassign), for one user. */
 function change(kind: JobKind, orgId: number, target: number, userId: number, by: number): Change {
@@ -101,18 +130,14 @@ async function targets(db: Db, orgId: number, sel: Selection, cursor: number, li
   return { ids, last, done: false };
 }
 
-async function write(db: Db, kind: JobKind, orgId: number, target: number, ids: number[], by: number): Promise<void> {
-  for (let i = 0; i < ids.length; i += 25) {
-    let pending = ids.slice(i, i + 25).map((u) => {
+const write = (db: Db, kind: JobKind, orgId: number, target: number, ids: number[], by: number) =>
+  batchWrite(
+    db,
+    ids.map((u) => {
       const c = change(kind, orgId, target, u, by);
       return 'put' in c ? { PutRequest: { Item: c.put } } : { DeleteRequest: { Key: c.del } };
-    });
-    while (pending.length) {
-      const r = await db.doc.send(new BatchWriteCommand({ RequestItems: { [db.table]: pending } }));
-      pending = (r.UnprocessedItems?.[db.table] ?? []) as typeof pending;
-    }
-  }
-}
+    }),
+  );
 
 export type BulkResult = { done: true; count: number; skipped: number[] } | { done: false; job: Job };
 
@@ -120,7 +145,8 @@ export type BulkResult = { done: true; count: number; skipped: number[] } | { do
  * Apply a bulk change now when it fits one transaction (all or nothing), else start a job. The
  * caller has been authorized for the target; the job runs with that authority.
  */
-export async function bulk(db: Db, p: Principal, kind: JobKind, target: number, sel: Selection, targetKey: { PK: string; SK: string }): Promise<BulkResult> {
+export async function bulk(db: Db, p: Principal, kind: JobKind, target: number, sel: Selection, opts: { deferredStatus?: number } = {}): Promise<BulkResult> {
+  const targetKey = targetKeyOf(kind, p.orgId, target);
   const first = await targets(db, p.orgId, sel, 0, SYNC_LIMIT);
   if (first.done) {
     try {
@@ -152,8 +178,8 @@ export async function bulk(db: Db, p: Principal, kind: JobKind, target: number, 
     created_at: now(),
     finished_at: null,
   };
-  // The job's changes are stamped with this request's context, which answers 202 for them.
-  await withChangeContext({ ...changeContext(), status: 202 }, () =>
+  // The job's changes are stamped with this request's context and the status it answers when deferred.
+  await withChangeContext({ ...changeContext(), ...(opts.deferredStatus ? { status: opts.deferredStatus } : {}) }, () =>
     transactWrite(db, [
       { ConditionCheck: { TableName: db.table, Key: targetKey, ConditionExpression: 'attribute_exists(PK)' } },
       { Put: { TableName: db.table, Item: { ...jobKey(p.orgId, job.id), type: 'job', ...job, expiresAt: Math.floor(Date.now() / 1000) + 30 * 86_400 } } },

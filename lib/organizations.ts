@@ -7,7 +7,7 @@ import { asMembership, asOrganization, asUser, membershipItem, orgInviteLookup }
 import { type Membership, type Organization, type Principal, isActiveMembership } from './model.js';
 import { type Filter, type Page, type PageRequest, queryPrefixPage } from './pagination.js';
 import { type Action, type Overrides, canInOrganization } from './permissions.js';
-import { type Role, isActive } from './roles.js';
+import type { Role } from './roles.js';
 import { keys } from './table.js';
 import { newToken, now } from './util.js';
 
@@ -236,11 +236,11 @@ function refusal(err: unknown, ownerDetail: string): never {
  * everywhere when no active membership is left, enabled again when one is. Roster's own checks never
  * depend on this (roles come from the table); it closes Cognito sessions for other clients.
  */
-async function syncDirectory(db: Db, directory: Directory, changed: Membership): Promise<void> {
+function syncDirectory(directory: Directory, changed: Membership, all: Membership[]): Promise<void> {
   // The index is eventually consistent: this organization's membership is the one just read back.
-  const others = (await membershipsOf(db, changed.user_id)).filter((m) => m.organization !== changed.organization);
+  const others = all.filter((m) => m.organization !== changed.organization);
   const active = isActiveMembership(changed) || others.some(isActiveMembership);
-  await (active ? directory.enable(changed.user.email) : directory.disable(changed.user.email));
+  return active ? directory.enable(changed.user.email) : directory.disable(changed.user.email);
 }
 
 /**
@@ -276,10 +276,11 @@ async function changeMember(
   } catch (err) {
     refusal(err, change.ownerDetail);
   }
-  // Read back the committed item so the response shows exactly what is stored.
-  const m = (await getMembership(db, orgId, userId))!;
-  await syncDirectory(db, directory, m);
-  return m;
+  // Read back the committed item so the response shows exactly what is stored, with the user's
+  // other memberships for the directory (both reads at once).
+  const [m, all] = await Promise.all([getMembership(db, orgId, userId), membershipsOf(db, userId)]);
+  await syncDirectory(directory, m!, all);
+  return m!;
 }
 
 /** Assign an organization role (which also activates with an active role, or deactivates with DI). */
@@ -353,10 +354,4 @@ export async function transferOwnership(db: Db, p: Principal, orgId: number, use
     throw new ConflictError('A concurrent change to these members won; retry.');
   }
   return (await getMembership(db, orgId, userId))!;
-}
-
-/** Is the user an active member of the organization? (switching the active organization) */
-export async function isActiveMember(db: Db, orgId: number, userId: number): Promise<boolean> {
-  const m = await getMembership(db, orgId, userId);
-  return !!m && isActiveMembership(m) && isActive(m.role);
 }

@@ -1,9 +1,9 @@
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type Db, isConditionFailure } from './db.js';
 import { NotFoundError, ValidationError } from './errors.js';
 import type { Principal } from './model.js';
 import { authorize } from './organizations.js';
-import { type Action, CONFIGURABLE, CONFIGURABLE_ACTIONS, type Overrides, defaultRolesOf } from './permissions.js';
+import { type Action, CONFIGURABLE, CONFIGURABLE_ACTIONS, defaultRolesOf } from './permissions.js';
 import type { Role } from './roles.js';
 import { keys } from './table.js';
 
@@ -35,15 +35,9 @@ function checkRoles(permission: Action, roles: Role[]): Role[] {
   return [...new Set(roles)];
 }
 
-async function stored(db: Db, orgId: number): Promise<Overrides> {
-  const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.organization(orgId), ConsistentRead: true }));
-  if (!r.Item) throw new NotFoundError();
-  return (r.Item.permission_overrides ?? {}) as Overrides;
-}
-
 export async function listOverrides(db: Db, p: Principal, orgId: number) {
-  await authorize(db, p, orgId, 'organization.update', { activeOnly: true });
-  const o = await stored(db, orgId);
+  // Active organization only: its overrides are the ones the authorizer read on this request.
+  const o = (await authorize(db, p, orgId, 'organization.update', { activeOnly: true })).overrides;
   return (Object.entries(o) as [Action, Role[]][]).filter(([k]) => k in CONFIGURABLE).map(([k, roles]) => permissionView(orgId, k, roles));
 }
 
@@ -53,9 +47,9 @@ export async function listOptions(db: Db, p: Principal, orgId: number) {
 }
 
 export async function getOverride(db: Db, p: Principal, orgId: number, key: string) {
-  await authorize(db, p, orgId, 'organization.update', { activeOnly: true });
+  const { overrides } = await authorize(db, p, orgId, 'organization.update', { activeOnly: true });
   const permission = checkKey(key);
-  const roles = (await stored(db, orgId))[permission];
+  const roles = overrides[permission as Action];
   if (!roles) throw new NotFoundError('Permission not found for organization');
   return permissionView(orgId, permission, roles);
 }

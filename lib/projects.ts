@@ -1,10 +1,11 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { type Project, type ProjectFacts, type ProjectRoleRecord, asProject, asProjectRole, projectFacts, readProject, workspaceFacts } from './access.js';
 export type { Project } from './access.js';
-import { type Db, batchGet, cancellationReasons, queryAll, transactWrite } from './db.js';
+import { type Db, batchGet, cancellationReasons, inOrder, queryAll, transactWrite } from './db.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.js';
 import { nextId } from './ids.js';
-import { asMembership, projectMemberItem } from './items.js';
+import { asMembership } from './items.js';
+import { changeOne } from './jobs.js';
 import { type Membership, type Principal, isActiveMembership } from './model.js';
 import { authorize, liveMember } from './organizations.js';
 import { type Access, type Action, allows, projectAccess } from './permissions.js';
@@ -141,26 +142,14 @@ export async function removeProjectFromWorkspace(db: Db, p: Principal, wsId: num
 
 /** Add a direct member (idempotent). */
 export async function addProjectMember(db: Db, p: Principal, projectId: number, userId: number): Promise<void> {
-  await projectFor(db, p, projectId, 'project.members.manage');
-  await liveMember(db, p.orgId, userId);
-  await transactWrite(db, [
-    { ConditionCheck: { TableName: db.table, Key: keys.project(p.orgId, projectId), ConditionExpression: 'attribute_exists(PK)' } },
-    { Put: { TableName: db.table, Item: projectMemberItem(p.orgId, projectId, userId, p.userId, now()) } },
-  ]).catch((err) => {
-    if (cancellationReasons(err)) throw new NotFoundError();
-    throw err;
-  });
+  await inOrder(projectFor(db, p, projectId, 'project.members.manage'), liveMember(db, p.orgId, userId));
+  if ((await changeOne(db, p, 'project.assign', projectId, userId)) === 'gone') throw new NotFoundError();
 }
 
 /** Remove a direct member. Implicit members (through the workspace, or as OW/AD) cannot be removed here: 409 with the reason. */
 export async function removeProjectMember(db: Db, p: Principal, projectId: number, userId: number): Promise<void> {
   await projectFor(db, p, projectId, 'project.members.manage');
-  try {
-    await transactWrite(db, [{ Delete: { TableName: db.table, Key: keys.projectMember(p.orgId, projectId, userId), ConditionExpression: 'attribute_exists(PK)' } }]);
-    return;
-  } catch (err) {
-    if (!cancellationReasons(err)) throw err;
-  }
+  if ((await changeOne(db, p, 'project.unassign', projectId, userId)) === 'done') return;
   const target = await projectFacts(db, p.orgId, userId, projectId);
   if (target.access.allowed && target.access.implicit) {
     const why = target.access.reason === 'organization_role' ? `they are ${target.access.role === 'OW' ? 'the Owner' : 'an Administrator'}` : 'they belong to the project\'s workspace';

@@ -7,7 +7,7 @@
  */
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { SECURITY_EVENTS_PER_MINUTE, type SecurityEvent } from './activity.js';
-import type { Db } from './db.js';
+import { type Db, isConditionFailure } from './db.js';
 import { keys } from './table.js';
 
 const DAY = 86_400;
@@ -27,7 +27,7 @@ export async function recordSecurityEvent(db: Db, key: string, event: SecurityEv
       }),
     );
   } catch (err) {
-    if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    if (!isConditionFailure(err)) throw err;
   }
 }
 
@@ -45,6 +45,6 @@ export async function recordSignIn(db: Db, session: string, expires: number, eve
       }),
     );
   } catch (err) {
-    if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+    if (!isConditionFailure(err)) throw err;
   }
 }

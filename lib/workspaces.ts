@@ -1,8 +1,9 @@
 import { type Project, type Workspace, asProject, asWorkspace, workspaceFacts } from './access.js';
-import { type Db, batchGet, cancellationReasons, queryAll, transactWrite } from './db.js';
+import { type Db, batchGet, cancellationReasons, inOrder, queryAll, transactWrite } from './db.js';
 import { ConflictError, ForbiddenError, NotFoundError } from './errors.js';
 import { nextId } from './ids.js';
 import { asMembership, workspaceMemberItem } from './items.js';
+import { changeOne } from './jobs.js';
 import type { Membership, Principal } from './model.js';
 import { authorize, liveMember } from './organizations.js';
 import { type Page, type PageRequest, queryPrefixPage } from './pagination.js';
@@ -127,27 +128,15 @@ export async function pageWorkspaceMembers(db: Db, p: Principal, wsId: number, p
 
 /** Add a member of the organization to the workspace (idempotent): they see all its projects at once. */
 export async function addWorkspaceMember(db: Db, p: Principal, wsId: number, userId: number): Promise<void> {
-  await workspaceFor(db, p, wsId, 'workspace.members.manage');
-  await liveMember(db, p.orgId, userId);
-  await transactWrite(db, [
-    // Conditional on the workspace still existing, so no membership outlives a deleted workspace.
-    { ConditionCheck: { TableName: db.table, Key: keys.workspace(p.orgId, wsId), ConditionExpression: 'attribute_exists(PK)' } },
-    { Put: { TableName: db.table, Item: workspaceMemberItem(p.orgId, wsId, userId, p.userId, now()) } },
-  ]).catch((err) => {
-    if (cancellationReasons(err)) throw new NotFoundError();
-    throw err;
-  });
+  await inOrder(workspaceFor(db, p, wsId, 'workspace.members.manage'), liveMember(db, p.orgId, userId));
+  // Conditional on the workspace still existing, so no membership outlives a deleted workspace.
+  if ((await changeOne(db, p, 'workspace.assign', wsId, userId)) === 'gone') throw new NotFoundError();
 }
 
 /** Remove a workspace member: their implicit access to its projects ends on the next request. */
 export async function removeWorkspaceMember(db: Db, p: Principal, wsId: number, userId: number): Promise<void> {
   await workspaceFor(db, p, wsId, 'workspace.members.manage');
-  try {
-    await transactWrite(db, [{ Delete: { TableName: db.table, Key: keys.workspaceMember(p.orgId, wsId, userId), ConditionExpression: 'attribute_exists(PK)' } }]);
-  } catch (err) {
-    if (cancellationReasons(err)) throw new NotFoundError('Not a member of this workspace.');
-    throw err;
-  }
+  if ((await changeOne(db, p, 'workspace.unassign', wsId, userId)) !== 'done') throw new NotFoundError('Not a member of this workspace.');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -14,9 +14,9 @@ import {
   updateProject,
   visibleProjects,
 } from '../../lib/projects.js';
+import { csvCell } from '../../lib/csv.js';
 import { bulk } from '../../lib/jobs.js';
-import { keys } from '../../lib/table.js';
-import { bulkReply, selectionBody, selectionQuery } from '../bulk.js';
+import { BULK_STATUS, bulkReply, selectionBody, selectionQuery } from '../bulk.js';
 import { api, csvIds, csvRoles, idParam, link, noContent, ok, routed } from '../http.js';
 import { projectMemberShape, projectRoleShape, projectShape } from '../shapes.js';
 
@@ -103,12 +103,6 @@ export const deleteRole = api({ params: project }, async ({ principal, params, d
 });
 export const projectRoles = api({ params: project }, async ({ principal, params, db }) => ok((await rolesOfProject(db, principal, params.id)).map(projectRoleShape)));
 
-/** A CSV cell: quoted when needed, and never read as a formula by a spreadsheet (names are anyone's text). */
-const cell = (v: unknown) => {
-  let s = v === null || v === undefined ? '' : String(v);
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`;
-  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-};
 const COLUMNS = ['id', 'email', 'username', 'first_name', 'last_name', 'organization_role', 'project_role', 'effective_role', 'implicit_member'];
 
 /** GET …/members/export/: the members as CSV (`implicit=false` for direct members only), read page by page. */
@@ -119,7 +113,7 @@ export const exportMembers = api({ params: project, query: memberQuery.omit({ cu
     const page = await projectMembers(db, principal, params.id, { ...query, cursor, pageSize: 1000 });
     for (const v of page.items) {
       const u = v.membership.user;
-      lines.push([u.id, u.email, u.username, u.first_name, u.last_name, v.membership.role, v.projectRole?.role, v.access.allowed ? v.access.role : '', v.implicit].map(cell).join(','));
+      lines.push([u.id, u.email, u.username, u.first_name, u.last_name, v.membership.role, v.projectRole?.role, v.access.allowed ? v.access.role : '', v.implicit].map(csvCell).join(','));
     }
     cursor = page.next;
   } while (cursor);
@@ -131,15 +125,15 @@ export const exportMembers = api({ params: project, query: memberQuery.omit({ cu
 });
 
 /** POST …/members/bulk/ {all, included, excluded}; past 99 people it runs as a job (202). */
-export const bulkAssign = api({ status: 200, params: project, body: selectionBody }, async ({ principal, params, body, event, db }) => {
+export const bulkAssign = api({ status: BULK_STATUS, params: project, body: selectionBody }, async ({ principal, params, body, event, db }) => {
   await projectFor(db, principal, params.id, 'project.members.manage');
-  return bulkReply(await bulk(db, principal, 'project.assign', params.id, body, keys.project(principal.orgId, params.id)), 'assignments', event);
+  return bulkReply(await bulk(db, principal, 'project.assign', params.id, body, { deferredStatus: BULK_STATUS[1] }), 'assignments', event);
 });
 
 /** DELETE …/members/bulk/?all=&included=&excluded=: direct memberships only (implicit ones stay). */
-export const bulkUnassign = api({ status: 200, params: project, query: selectionQuery }, async ({ principal, params, query, event, db }) => {
+export const bulkUnassign = api({ status: BULK_STATUS, params: project, query: selectionQuery }, async ({ principal, params, query, event, db }) => {
   await projectFor(db, principal, params.id, 'project.members.manage');
-  return bulkReply(await bulk(db, principal, 'project.unassign', params.id, query, keys.project(principal.orgId, params.id)), 'unassignments', event);
+  return bulkReply(await bulk(db, principal, 'project.unassign', params.id, query, { deferredStatus: BULK_STATUS[1] }), 'unassignments', event);
 });
 
 /** The Lambda handler of this module's routes (see functions/routes.ts). */

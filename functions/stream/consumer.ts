@@ -45,9 +45,10 @@ function entryFor(r: DynamoDBRecord) {
 }
 
 /**
- * The batch's entries stored together first (one read of what they need, one id allocation, the
- * puts in parallel); the event ids done that way are skipped record by record. When that fails,
- * nothing is skipped and each record stores its own entry (the puts are conditional either way).
+ * The batch's entries stored together first (one read of what they need and of which exist, one id
+ * allocation, the new ones written in parallel); the event ids done that way are skipped record by
+ * record. When that fails, nothing is skipped and each record stores its own entry (one already
+ * written is found and left).
  */
 async function storeBatch(records: DynamoDBRecord[]): Promise<Set<string>> {
   try {

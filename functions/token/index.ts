@@ -18,7 +18,7 @@ export const refresh = api({ status: 200, body: refreshBody, auth: 'none' }, asy
 export const rotate = api({ status: 200, body: refreshBody }, async ({ principal, body, db }) => ok(await rotatePat(db, principal, body.refresh)));
 
 /** POST /api/token/blacklist/ {refresh} → 204. */
-export const blacklist = api({ body: refreshBody }, async ({ principal, body, db }) => {
+export const blacklist = api({ status: 204, body: refreshBody }, async ({ principal, body, db }) => {
   await blacklistPat(db, principal, body.refresh);
   return noContent();
 });

@@ -13,8 +13,7 @@ import {
   workspaceProjects,
 } from '../../lib/workspaces.js';
 import { bulk } from '../../lib/jobs.js';
-import { keys } from '../../lib/table.js';
-import { bulkReply, selectionBody, selectionQuery } from '../bulk.js';
+import { BULK_STATUS, bulkReply, selectionBody, selectionQuery } from '../bulk.js';
 import { api, idParam, link, noContent, ok, pageQuery, routed } from '../http.js';
 import { memberUserShape, projectShape, workspaceShape } from '../shapes.js';
 
@@ -74,15 +73,15 @@ export const removeProject = api({ params: ws, query: userQuery('project') }, as
 });
 
 /** POST …/memberships/bulk/ {all, included, excluded}; past 99 people it runs as a job (202). */
-export const bulkAssign = api({ status: 200, params: ws, body: selectionBody }, async ({ principal, params, body, event, db }) => {
+export const bulkAssign = api({ status: BULK_STATUS, params: ws, body: selectionBody }, async ({ principal, params, body, event, db }) => {
   await workspaceFor(db, principal, params.id, 'workspace.members.manage');
-  return bulkReply(await bulk(db, principal, 'workspace.assign', params.id, body, keys.workspace(principal.orgId, params.id)), 'assignments', event);
+  return bulkReply(await bulk(db, principal, 'workspace.assign', params.id, body, { deferredStatus: BULK_STATUS[1] }), 'assignments', event);
 });
 
 /** DELETE …/memberships/bulk/?all=&included=&excluded=. */
-export const bulkUnassign = api({ status: 200, params: ws, query: selectionQuery }, async ({ principal, params, query, event, db }) => {
+export const bulkUnassign = api({ status: BULK_STATUS, params: ws, query: selectionQuery }, async ({ principal, params, query, event, db }) => {
   await workspaceFor(db, principal, params.id, 'workspace.members.manage');
-  return bulkReply(await bulk(db, principal, 'workspace.unassign', params.id, query, keys.workspace(principal.orgId, params.id)), 'unassignments', event);
+  return bulkReply(await bulk(db, principal, 'workspace.unassign', params.id, query, { deferredStatus: BULK_STATUS[1] }), 'unassignments', event);
 });
 
 /** The Lambda handler of this module's routes (see functions/routes.ts). */

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData } from 'aws-cdk-lib/aws-cloudwatch';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
 import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -31,13 +32,14 @@ export class StreamConsumer extends Construct {
     this.function = new RosterFunction(this, 'Consumer', {
       handler: props.handler,
       table: props.table,
-      // Reads and writes the table: activity entries, and jobs and exports, slice by slice.
-      access: 'readwrite',
+      // Reads and writes the table (in batches): activity entries, and jobs and exports, slice by slice.
+      access: 'batch',
       needs: props.needs,
       resources: props.resources,
       timeout: Duration.seconds(120),
     });
-    props.exportBucket.grantPut(this.function.role);
+    // Exports are new objects under activity-logs/: PutObject covers the multipart calls it makes.
+    this.function.role.addToPolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [props.exportBucket.arnForObjects('activity-logs/*')] }));
     this.failures = new Queue(this, 'Failures', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

@@ -73,9 +73,12 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
   let ready = false;
   const server = createGateway({ routes, authorizer: authorizer.handler, fallback: fallback.handler, load, log, ready: () => ready });
   const port = await listen(server, config.port, host);
+  // Stopped in reverse order of start: the scheduler and the poller before the databases they use,
+  // and new requests refused (503) from the first moment of stopping.
   const cleanups: (() => Promise<void>)[] = [() => new Promise((r) => server.close(() => r()))];
   const stop = async () => {
-    for (const c of cleanups.reverse()) await c();
+    ready = false;
+    for (const c of cleanups.splice(0).reverse()) await c();
   };
   try {
     let endpoint = config.dynamodbEndpoint;
@@ -117,7 +120,7 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
       failureDir: join(config.dataDir, 'stream-failures'),
       log,
     });
-    cleanups.splice(1, 0, poller.stop);
+    cleanups.push(poller.stop);
     // The scheduler: the daily digest job, run at start and every hour (it digests each closed day once).
     const digest = async () => {
       try {
@@ -129,7 +132,7 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
     let running = digest();
     const timer = setInterval(() => (running = digest()), 3_600_000);
     timer.unref();
-    cleanups.splice(1, 0, async () => {
+    cleanups.push(async () => {
       clearInterval(timer);
       await running;
     });

@@ -9,11 +9,11 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BatchWriteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import type { Entry } from '../../lib/activity.js';
 import { entryItem } from '../../lib/activity-log.js';
 import { ensureTable, localClient, startDynamoDbLocal } from '../../infra/local/dynamodb.js';
-import { createDb } from '../../lib/db.js';
+import { batchWrite, createDb } from '../../lib/db.js';
 import { runExportSlice, startExport } from '../../lib/exports.js';
 import { keys } from '../../lib/table.js';
 
@@ -58,18 +58,7 @@ const entry = (i: number): Entry => ({
 });
 
 let started = performance.now();
-for (let i = 0; i < N; i += 25 * 16) {
-  await Promise.all(
-    Array.from({ length: 16 }, async (_, b) => {
-      const from = i + b * 25;
-      let pending = Array.from({ length: Math.max(0, Math.min(25, N - from)) }, (_, k) => ({ PutRequest: { Item: entryItem(entry(from + k), from + k + 1) } }));
-      while (pending.length) {
-        const r = await db.doc.send(new BatchWriteCommand({ RequestItems: { [db.table]: pending } }));
-        pending = (r.UnprocessedItems?.[db.table] ?? []) as typeof pending;
-      }
-    }),
-  );
-}
+await batchWrite(db, Array.from({ length: N }, (_, i) => ({ PutRequest: { Item: entryItem(entry(i), i + 1) } })), 16);
 console.log(`seeded ${N} entries in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 
 for (const format of ['ndjson', 'csv'] as const) {

@@ -223,11 +223,16 @@ describe('changes made through the API are readable from the log within 2 second
     expect(added).toMatchObject({ ...actor(owner), request_method: 'POST', request_url: `/api/projects/${project}/members/`, ip_address: LOCAL_IP, source: 'api', workspace_id: ws, before: null });
     expect(added.after).toMatchObject({ project, user_id: target.userId });
 
+    // Adding a member again changes nothing, and logs nothing: the removal below is the next entry.
+    expect((await change('POST', `/api/projects/${project}/members/`, as(admin), { user: target.userId })).status).toBe(201);
+
     const remove = await change('DELETE', `/api/projects/${project}/members/?user=${target.userId}`, as(admin));
     expect(remove.status).toBe(204);
     const removed = await logged(remove.at, is('project_membership.removed', { project_id: project, subject_user_id: target.userId }));
     expect(removed).toMatchObject({ ...actor(admin), request_method: 'DELETE', request_url: `/api/projects/${project}/members/`, ip_address: LOCAL_IP, source: 'api', workspace_id: ws, after: null });
     expect(removed.before).toMatchObject({ project, user_id: target.userId });
+    const entries = (await logs(`project=${project}&ordering=datetime&page_size=-1`)).body.data.filter((e) => e.subject_user_id === target.userId && e.action.startsWith('project_membership.'));
+    expect(entries.map((e) => e.action)).toEqual(['project_membership.added', 'project_membership.removed']);
   });
 
   it('logs setting a project role as project_role.assigned', async () => {
@@ -759,8 +764,13 @@ describe('retention', () => {
     }
     expect((await call('GET', '/api/organizations/1', as(owner))).body.activity_log_retention_days).toBe(1);
     expect((await call('PATCH', '/api/organizations/1', { ...as(annotator), body: { activity_log_retention_days: 3650 } })).status).toBe(403);
-    // Entries written under the retention are still readable (their time is not up).
-    expect((await appears(is('organization.updated', { resource_id: 1, user_id: owner.userId }))).entry).toBeDefined();
+    // An entry written under the retention expires (TTL) a day after its time, and is still readable.
+    const later = await change('PATCH', '/api/organizations/1', as(owner), { title: 'Retained' });
+    const entry = await logged(later.at, (e) => is('organization.updated', { resource_id: 1, user_id: owner.userId })(e) && JSON.stringify(e.after) === '{"title":"Retained"}');
+    const item = (
+      await db.doc.send(new QueryCommand({ TableName: db.table, KeyConditionExpression: 'PK = :pk AND begins_with(SK, :at)', ExpressionAttributeValues: { ':pk': keys.log(1), ':at': entry.datetime } }))
+    ).Items!.find((i) => i.id === entry.id)!;
+    expect(item.expiresAt).toBe(Math.floor(Date.parse(entry.datetime) / 1000) + 86_400);
     const cleared = await call('PATCH', '/api/organizations/1', { ...as(owner), body: { activity_log_retention_days: null } });
     expect(cleared).toMatchObject({ status: 200, body: { activity_log_retention_days: null } });
   });

@@ -170,9 +170,8 @@ describe('Roster stack', () => {
     expect(acks.map(([id]) => id).sort()).toEqual([
       'Annotation::AwsSolutions-COG2',
       'Annotation::AwsSolutions-COG8',
-      'Annotation::AwsSolutions-IAM5[Action::s3:Abort*]',
       'Annotation::AwsSolutions-IAM5[Resource::*]',
-      `Annotation::AwsSolutions-IAM5[Resource::<${exportBucket}.Arn>/*]`,
+      `Annotation::AwsSolutions-IAM5[Resource::<${exportBucket}.Arn>/activity-logs/*]`,
       'Annotation::AwsSolutions-L1',
       'Annotation::AwsSolutions-S1',
       'Annotation::AwsSolutions-SMG4',
