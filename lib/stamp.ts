@@ -5,7 +5,7 @@
  * A delete leaves no new image, so its context must be on the old one: each delete is preceded by
  * an update that stamps the item, and the delete is conditional on that stamp still being its own
  * (`_ctx.rid`). A stamp-only change is not a state change and the stream consumer passes it over.
- * When another write stamped the item in between, stamp and delete are tried again. Deletes in a
+ * When another write stamped the item in between, stamp and delete are tried again (see withRetry). Deletes in a
  * BatchWrite (bulk jobs) cannot be conditional; they are stamped first and carry no such check.
  */
 import { randomUUID } from 'node:crypto';
@@ -106,19 +106,19 @@ export function stampMiddleware<I extends object, O extends object>(doc: () => D
         return next({ ...args, input: <I>(<unknown>update(input as Input & Update, s)) });
       case 'DeleteItemCommand': {
         const d = input as Input & Delete;
-        return withRetry(s, new Set([0]), async (st) => {
+        return withRetry(s, new Set([0]), async (st, guarded) => {
           await stampBeforeDelete(doc(), String(d.TableName), [d.Key], st);
-          return next({ ...args, input: <I>(<unknown>guard(d, st)) });
+          return next({ ...args, input: <I>(<unknown>(guarded ? guard(d, st) : d)) });
         });
       }
       case 'TransactWriteItemsCommand': {
         type Item = { Put?: Input & { Item: Rec }; Update?: Input & Update; Delete?: Input & Delete; ConditionCheck?: unknown };
         const items = (input.TransactItems ?? []) as Item[];
         const deletes = new Set(items.flatMap((it, i) => (it.Delete ? [i] : [])));
-        const send = async (st: Stamp) => {
+        const send = async (st: Stamp, guarded = true) => {
           if (deletes.size) await stampBeforeDelete(doc(), String(items.find((it) => it.Delete)!.Delete!.TableName), items.flatMap((it) => (it.Delete ? [it.Delete.Key] : [])), st);
           const stamped = items.map((it) =>
-            it.Put ? { Put: put(it.Put, st) } : it.Update ? { Update: update(it.Update, st) } : it.Delete ? { Delete: guard(it.Delete, st) } : it,
+            it.Put ? { Put: put(it.Put, st) } : it.Update ? { Update: update(it.Update, st) } : it.Delete ? { Delete: guarded ? guard(it.Delete, st) : it.Delete } : it,
           );
           return next({ ...args, input: <I>(<unknown>{ ...input, TransactItems: stamped }) });
         };
@@ -142,14 +142,23 @@ export function stampMiddleware<I extends object, O extends object>(doc: () => D
   };
 }
 
-/** Stamp and delete again (with a fresh stamp) while another write keeps stamping the item in between. */
-async function withRetry<T>(first: Stamp, deletes: Set<number>, attempt: (s: Stamp) => Promise<T>): Promise<T> {
+const GUARDED_ATTEMPTS = 4;
+
+/**
+ * Stamp and delete again (with a fresh stamp, after a short random pause) while another write keeps
+ * stamping the item in between. After GUARDED_ATTEMPTS lost races (other deletes of the same item
+ * racing this one) the delete goes ahead on the caller's own conditions: stamping never fails a
+ * write that would succeed without it; the removal is then named for the last stamp on the item.
+ */
+async function withRetry<T>(first: Stamp, deletes: Set<number>, attempt: (s: Stamp, guarded: boolean) => Promise<T>): Promise<T> {
   let s = first;
   for (let i = 1; ; i++) {
+    const guarded = i <= GUARDED_ATTEMPTS;
     try {
-      return await attempt(s);
+      return await attempt(s, guarded);
     } catch (err) {
-      if (i >= 5 || !lostRace(err, deletes, s)) throw err;
+      if (!guarded || !lostRace(err, deletes, s)) throw err;
+      await new Promise((r) => setTimeout(r, Math.random() * 10 * i));
       s = { ...s, at: new Date().toISOString(), rid: randomUUID() };
     }
   }
