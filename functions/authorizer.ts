@@ -1,11 +1,11 @@
 import type { APIGatewayRequestAuthorizerEventV2, APIGatewaySimpleAuthorizerWithContextResult } from 'aws-lambda';
-import { verifyAccessToken } from '../lib/access-tokens.js';
-import { type AuthContext, type Verifiers, authenticate } from '../lib/auth.js';
-import { cognitoConfigFromEnv, cognitoVerifier } from '../lib/cognito.js';
-import { db } from '../lib/db.js';
-import { AuthenticationError } from '../lib/errors.js';
-import { signingKey } from '../lib/keys.js';
-import { recordSecurityEvent, recordSignIn } from '../lib/security.js';
+import { verifyAccessToken } from '../lib/identity/access-tokens.js';
+import { type AuthContext, type Verifiers, authenticate } from '../lib/identity/auth.js';
+import { cognitoConfigFromEnv, cognitoVerifier } from '../lib/identity/cognito.js';
+import { db } from '../lib/core/db.js';
+import { AuthenticationError } from '../lib/core/errors.js';
+import { signingKey } from '../lib/identity/signing-key.js';
+import { recordSecurityEvent, recordSignIn } from '../lib/identity/security.js';
 import { logger } from './http.js';
 
 let verifiers: Verifiers | undefined;

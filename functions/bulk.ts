@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { BulkResult } from '../lib/jobs.js';
+import type { BulkResult } from '../lib/access/jobs.js';
 import { type ApiEvent, type ApiResult, apiBase, csvIds, ok } from './http.js';
 
 /** LSE's bulk selection in a body: `{all, included, excluded}`. */

@@ -5,8 +5,8 @@ import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
 import type { APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { z } from 'zod';
-import type { AuthContext } from '../lib/auth.js';
-import { type Db, db } from '../lib/db.js';
+import type { AuthContext } from '../lib/identity/auth.js';
+import { type Db, db } from '../lib/core/db.js';
 import {
   AuthenticationError,
   DomainError,
@@ -15,11 +15,11 @@ import {
   PayloadTooLargeError,
   UnsupportedMediaTypeError,
   ValidationError,
-} from '../lib/errors.js';
-import { type ChangeContext, type Source, withChangeContext } from '../lib/context.js';
-import { type Principal, VIAS, type Via } from '../lib/model.js';
-import { recordSecurityEvent } from '../lib/security.js';
-import { ROLES, isRole } from '../lib/roles.js';
+} from '../lib/core/errors.js';
+import { type ChangeContext, type Source, withChangeContext } from '../lib/core/context.js';
+import { type Principal, VIAS, type Via } from '../lib/core/model.js';
+import { recordSecurityEvent } from '../lib/identity/security.js';
+import { ROLES, isRole } from '../lib/core/roles.js';
 import { gatewayPath, handlerRef, routes } from './routes.js';
 
 export type ApiEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthContext>;

@@ -1,9 +1,9 @@
 /** LSE's response shapes (serializers) for Roster's records. */
-import type { Project, ProjectRoleRecord, Workspace } from '../lib/access.js';
-import type { Membership, Organization, User } from '../lib/model.js';
-import type { ProjectMemberView } from '../lib/projects.js';
-import type { Standing } from '../lib/organizations.js';
-import { type Access, canInOrganization, permissionsOf } from '../lib/permissions.js';
+import type { Project, ProjectRoleRecord, Workspace } from '../lib/access/effective.js';
+import type { Membership, Organization, User } from '../lib/core/model.js';
+import type { ProjectMemberView } from '../lib/access/projects.js';
+import type { Standing } from '../lib/org/organizations.js';
+import { type Access, canInOrganization, permissionsOf } from '../lib/core/permissions.js';
 
 const initials = (u: Pick<User, 'first_name' | 'last_name' | 'email'>) =>
   (u.first_name && u.last_name ? u.first_name[0]! + u.last_name[0]! : u.email.slice(0, 2)).toLowerCase();

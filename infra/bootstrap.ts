@@ -5,8 +5,8 @@
  *   npx tsx infra/bootstrap.ts --table <TableName output> --email you@example.com
  */
 import { parseArgs } from 'node:util';
-import { bootstrap } from '../lib/bootstrap.js';
-import { createDb } from '../lib/db.js';
+import { bootstrap } from '../lib/org/bootstrap.js';
+import { createDb } from '../lib/core/db.js';
 
 const { values } = parseArgs({ options: { table: { type: 'string' }, email: { type: 'string' }, title: { type: 'string' } } });
 if (!values.table || !values.email) {

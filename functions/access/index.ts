@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ACTIONS, type Action } from '../../lib/permissions.js';
-import { accessibleProjects, checkAccess } from '../../lib/projects.js';
+import { ACTIONS, type Action } from '../../lib/core/permissions.js';
+import { accessibleProjects, checkAccess } from '../../lib/access/projects.js';
 import { api, idParam, link, ok, routed } from '../http.js';
 import { projectShape } from '../shapes.js';
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { entryView, listEntries } from '../../lib/activity-log.js';
-import { verifyRange } from '../../lib/digest.js';
-import { getExport, startExport } from '../../lib/exports.js';
+import { entryView, listEntries } from '../../lib/audit/activity-log.js';
+import { verifyRange } from '../../lib/audit/digest.js';
+import { getExport, startExport } from '../../lib/audit/exports.js';
 import { api, idParam, ok, routed } from '../http.js';
 
 const MAX_PAGE = 10_000;

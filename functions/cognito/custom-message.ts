@@ -1,5 +1,5 @@
 import type { CustomMessageTriggerEvent } from 'aws-lambda';
-import { inviteText } from '../../lib/mailer.js';
+import { inviteText } from '../../lib/org/mailer.js';
 
 const HTML: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 /** Organization titles and names are anyone's free text: never HTML in an email sent in the platform's name. */

@@ -1,4 +1,4 @@
-import { resetOwnLegacyToken } from '../../lib/tokens.js';
+import { resetOwnLegacyToken } from '../../lib/org/tokens.js';
 import { api, ok } from '../http.js';
 
 export const handler = api({}, async ({ principal, db }) => ok({ token: await resetOwnLegacyToken(db, principal) }, 201));

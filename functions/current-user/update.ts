@@ -1,5 +1,5 @@
-import { directory } from '../../lib/directory.js';
-import { updateUser } from '../../lib/users.js';
+import { directory } from '../../lib/identity/directory.js';
+import { updateUser } from '../../lib/org/users.js';
 import { userPatch } from '../users/patch-body.js';
 import { api, ok } from '../http.js';
 import { userShape } from '../shapes.js';

@@ -1,4 +1,4 @@
-import { currentUser } from '../../lib/users.js';
+import { currentUser } from '../../lib/org/users.js';
 import { api, ok } from '../http.js';
 import { whoamiShape } from '../shapes.js';
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { type HistoryQuery, listHistory, stateView } from '../../lib/activity-log.js';
-import type { HistoryStream } from '../../lib/table.js';
+import { type HistoryQuery, listHistory, stateView } from '../../lib/audit/activity-log.js';
+import type { HistoryStream } from '../../lib/core/table.js';
 import { api, idParam, link, ok, routed } from '../http.js';
 
 const query = z.object({
@@ -16,7 +16,7 @@ const query = z.object({
 
 /**
  * One history route: LSE's PaginatedStateModelList of the stream for the organization, workspace
- * or project named by the path parameter (lib/activity-log.ts decides who may read which).
+ * or project named by the path parameter (lib/audit/activity-log.ts decides who may read which).
  */
 function history(param: 'org_id' | 'workspace_id' | 'project_id', stream: HistoryStream) {
   return api({ params: z.object({ [param]: idParam }), query }, async ({ principal, params, query: q, event, db }) => {

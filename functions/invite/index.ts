@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { directory } from '../../lib/directory.js';
-import { acceptInvite, getInvite, resetInvite, revokeInvite, sendInvites } from '../../lib/invites.js';
-import { mailer } from '../../lib/mailer.js';
+import { directory } from '../../lib/identity/directory.js';
+import { acceptInvite, getInvite, resetInvite, revokeInvite, sendInvites } from '../../lib/org/invites.js';
+import { mailer } from '../../lib/org/mailer.js';
 import { api, ok, origin, roleField, routed } from '../http.js';
 import { userShape } from '../shapes.js';
 

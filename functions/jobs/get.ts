@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { getJob } from '../../lib/jobs.js';
+import { getJob } from '../../lib/access/jobs.js';
 import { api, ok } from '../http.js';
 
 /** GET /api/jobs/{id}: the status of a bulk change that went asynchronous (202). */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { getTokenPolicy, setTokenPolicy } from '../../lib/tokens.js';
+import { getTokenPolicy, setTokenPolicy } from '../../lib/org/tokens.js';
 import { api, ok, routed } from '../http.js';
 
 const body = z.object({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { foundOrganization } from '../../lib/organizations.js';
+import { foundOrganization } from '../../lib/org/organizations.js';
 import { api, ok } from '../http.js';
 import { organizationIdShape } from '../shapes.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { getOrganization } from '../../lib/organizations.js';
+import { getOrganization } from '../../lib/org/organizations.js';
 import { api, idParam, ok } from '../http.js';
 import { organizationShape } from '../shapes.js';
 

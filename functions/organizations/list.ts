@@ -1,4 +1,4 @@
-import { listOrganizations } from '../../lib/organizations.js';
+import { listOrganizations } from '../../lib/org/organizations.js';
 import { api, ok } from '../http.js';
 import { organizationIdShape } from '../shapes.js';
 

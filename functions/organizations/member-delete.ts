@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { directory } from '../../lib/directory.js';
-import { deleteMember } from '../../lib/organizations.js';
+import { directory } from '../../lib/identity/directory.js';
+import { deleteMember } from '../../lib/org/organizations.js';
 import { api, idParam, noContent } from '../http.js';
 
 export const handler = api({ params: z.object({ id: idParam, user_pk: idParam }) }, async ({ principal, params, db }) => {

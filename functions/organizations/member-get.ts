@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { getMember } from '../../lib/organizations.js';
+import { getMember } from '../../lib/org/organizations.js';
 import { api, idParam, ok } from '../http.js';
 import { memberDetailShape } from '../shapes.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { MEMBER_ORDERINGS, listMembers } from '../../lib/organizations.js';
+import { MEMBER_ORDERINGS, listMembers } from '../../lib/org/organizations.js';
 import { api, csvRoles, idParam, link, ok, pageQuery } from '../http.js';
 import { memberShape } from '../shapes.js';
 

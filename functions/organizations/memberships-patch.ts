@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { directory } from '../../lib/directory.js';
-import { assignRole } from '../../lib/organizations.js';
+import { directory } from '../../lib/identity/directory.js';
+import { assignRole } from '../../lib/org/organizations.js';
 import { api, idParam, ok, roleField } from '../http.js';
 import { memberShape } from '../shapes.js';
 

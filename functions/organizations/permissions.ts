@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { ValidationError } from '../../lib/errors.js';
-import { getOverride, listOptions, listOverrides, resetOverride, setOverride } from '../../lib/overrides.js';
+import { ValidationError } from '../../lib/core/errors.js';
+import { getOverride, listOptions, listOverrides, resetOverride, setOverride } from '../../lib/org/overrides.js';
 import { api, idParam, noContent, ok, roleField, routed } from '../http.js';
 
 const org = z.object({ id: idParam });

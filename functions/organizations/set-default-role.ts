@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { setDefaultRole } from '../../lib/organizations.js';
+import { setDefaultRole } from '../../lib/org/organizations.js';
 import { api, idParam, ok, roleField } from '../http.js';
 import { defaultRoleShape } from '../shapes.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { transferOwnership } from '../../lib/organizations.js';
+import { transferOwnership } from '../../lib/org/organizations.js';
 import { api, idParam, ok } from '../http.js';
 import { memberShape } from '../shapes.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { updateOrganization } from '../../lib/organizations.js';
+import { updateOrganization } from '../../lib/org/organizations.js';
 import { api, idParam, ok } from '../http.js';
 import { organizationShape } from '../shapes.js';
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ROLES } from '../../lib/roles.js';
+import { ROLES } from '../../lib/core/roles.js';
 import {
   addProjectMember,
   createProject,
@@ -13,9 +13,9 @@ import {
   setProjectRole,
   updateProject,
   visibleProjects,
-} from '../../lib/projects.js';
-import { csvCell } from '../../lib/csv.js';
-import { bulk } from '../../lib/jobs.js';
+} from '../../lib/access/projects.js';
+import { csvCell } from '../../lib/core/csv.js';
+import { bulk } from '../../lib/access/jobs.js';
 import { BULK_STATUS, bulkReply, selectionBody, selectionQuery } from '../bulk.js';
 import { api, csvIds, csvRoles, idParam, link, noContent, ok, routed } from '../http.js';
 import { projectMemberShape, projectRoleShape, projectShape } from '../shapes.js';

@@ -1,5 +1,5 @@
-import { db } from '../../lib/db.js';
-import { digestAll } from '../../lib/digest.js';
+import { db } from '../../lib/core/db.js';
+import { digestAll } from '../../lib/audit/digest.js';
 import { logger } from '../http.js';
 
 /**

@@ -1,12 +1,12 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
-import { entryOf } from '../../lib/activity.js';
-import { storeEntries } from '../../lib/activity-log.js';
-import { contextOf, withChangeContext } from '../../lib/context.js';
-import { db } from '../../lib/db.js';
-import { runExportSlice } from '../../lib/exports.js';
-import { type Job, runSlice } from '../../lib/jobs.js';
+import { entryOf } from '../../lib/audit/activity.js';
+import { storeEntries } from '../../lib/audit/activity-log.js';
+import { contextOf, withChangeContext } from '../../lib/core/context.js';
+import { db } from '../../lib/core/db.js';
+import { runExportSlice } from '../../lib/audit/exports.js';
+import { type Job, runSlice } from '../../lib/access/jobs.js';
 import { logger } from '../http.js';
 
 const processor = new BatchProcessor(EventType.DynamoDBStreams);

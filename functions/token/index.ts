@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { signingKey } from '../../lib/keys.js';
-import { blacklistPat, createPat, listPats, refreshAccess, rotatePat } from '../../lib/tokens.js';
+import { signingKey } from '../../lib/identity/signing-key.js';
+import { blacklistPat, createPat, listPats, refreshAccess, rotatePat } from '../../lib/org/tokens.js';
 import { api, noContent, ok, routed } from '../http.js';
 
 const refreshBody = z.object({ refresh: z.string().min(1).max(512) });

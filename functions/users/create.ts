@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { directory } from '../../lib/directory.js';
-import { createUser } from '../../lib/users.js';
+import { directory } from '../../lib/identity/directory.js';
+import { createUser } from '../../lib/org/users.js';
 import { api, ok } from '../http.js';
 import { userShape } from '../shapes.js';
 import { userPatch } from './patch-body.js';

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { directory } from '../../lib/directory.js';
-import { deleteMember } from '../../lib/organizations.js';
+import { directory } from '../../lib/identity/directory.js';
+import { deleteMember } from '../../lib/org/organizations.js';
 import { api, idParam, noContent } from '../http.js';
 
 /** Roster's DELETE /api/users/{id}/ removes the user from the caller's organization (soft delete); users themselves are never destroyed. */

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { getUser } from '../../lib/users.js';
+import { getUser } from '../../lib/org/users.js';
 import { api, idParam, ok } from '../http.js';
 import { userShape } from '../shapes.js';
 

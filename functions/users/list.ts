@@ -1,4 +1,4 @@
-import { listUsers } from '../../lib/users.js';
+import { listUsers } from '../../lib/org/users.js';
 import { api, ok } from '../http.js';
 import { userShape } from '../shapes.js';
 

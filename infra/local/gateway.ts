@@ -7,7 +7,7 @@ import type {
   APIGatewaySimpleAuthorizerWithContextResult,
   Context,
 } from 'aws-lambda';
-import { roundTrips } from '../../lib/db.js';
+import { roundTrips } from '../../lib/core/db.js';
 import { type Route, gatewayPath, handlerRef, routePattern } from '../../functions/routes.js';
 
 type Handler = (event: never, context: Context) => Promise<unknown>;

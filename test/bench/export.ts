@@ -10,12 +10,12 @@ import { mkdtempSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import type { Entry } from '../../lib/activity.js';
-import { entryItem } from '../../lib/activity-log.js';
+import type { Entry } from '../../lib/audit/activity.js';
+import { entryItem } from '../../lib/audit/activity-log.js';
 import { ensureTable, localClient, startDynamoDbLocal } from '../../infra/local/dynamodb.js';
-import { batchWrite, createDb } from '../../lib/db.js';
-import { runExportSlice, startExport } from '../../lib/exports.js';
-import { keys } from '../../lib/table.js';
+import { batchWrite, createDb } from '../../lib/core/db.js';
+import { runExportSlice, startExport } from '../../lib/audit/exports.js';
+import { keys } from '../../lib/core/table.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 // DynamoDB Local takes any region and credentials.

@@ -9,12 +9,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startDynamoDbLocal } from '../../infra/local/dynamodb.js';
 import { startRoster } from '../../infra/local/runtime.js';
-import { createDb } from '../../lib/db.js';
-import { newUserItem, membershipItem, userPuts } from '../../lib/items.js';
-import { transactWrite } from '../../lib/db.js';
-import { nextId } from '../../lib/ids.js';
-import { resetLegacyToken } from '../../lib/tokens.js';
-import { now } from '../../lib/util.js';
+import { createDb } from '../../lib/core/db.js';
+import { newUserItem, membershipItem, userPuts } from '../../lib/core/items.js';
+import { transactWrite } from '../../lib/core/db.js';
+import { nextId } from '../../lib/core/ids.js';
+import { resetLegacyToken } from '../../lib/org/tokens.js';
+import { now } from '../../lib/core/util.js';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';

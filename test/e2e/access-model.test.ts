@@ -9,10 +9,10 @@
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Db, createDb } from '../../lib/db.js';
-import { nextId } from '../../lib/ids.js';
-import { ROLES } from '../../lib/roles.js';
-import { keys } from '../../lib/table.js';
+import { type Db, createDb } from '../../lib/core/db.js';
+import { nextId } from '../../lib/core/ids.js';
+import { ROLES } from '../../lib/core/roles.js';
+import { keys } from '../../lib/core/table.js';
 import { type Member, addMember, softDelete } from '../support/db.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';
 

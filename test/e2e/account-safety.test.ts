@@ -5,8 +5,8 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Db, createDb } from '../../lib/db.js';
-import { resetLegacyToken } from '../../lib/tokens.js';
+import { type Db, createDb } from '../../lib/core/db.js';
+import { resetLegacyToken } from '../../lib/org/tokens.js';
 import { addMember, otherOrg } from '../support/db.js';
 import { signIn } from '../support/cognito.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';

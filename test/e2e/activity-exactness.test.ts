@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '../../functions/stream/consumer.js';
-import { db } from '../../lib/db.js';
+import { db } from '../../lib/core/db.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';
 
 /**

@@ -2,9 +2,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { DeleteCommand, DynamoDBDocumentClient, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localClient } from '../../infra/local/dynamodb.js';
-import { createDb } from '../../lib/db.js';
-import { digestOrganization } from '../../lib/digest.js';
-import { keys } from '../../lib/table.js';
+import { createDb } from '../../lib/core/db.js';
+import { digestOrganization } from '../../lib/audit/digest.js';
+import { keys } from '../../lib/core/table.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';
 
 let roster: Awaited<ReturnType<typeof startTestRoster>>;

@@ -4,7 +4,7 @@
  * the log's filters and paging, who may read the log and the histories, the membership and role
  * histories, security events (refused credentials, refused requests, sign-ins) and retention.
  *
- * One roster serves the whole file: the sign-in directory (lib/directory.ts) and the authorizer's
+ * One roster serves the whole file: the sign-in directory (lib/identity/directory.ts) and the authorizer's
  * Cognito verifier (functions/authorizer.ts) are created once per process from the first roster's
  * environment, so a second roster started in the same worker would talk to a stopped cognito-local
  * (every role change answers 500 there). Each describe block makes its own workspaces, projects
@@ -13,10 +13,10 @@
 import { request } from 'node:http';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SECURITY_EVENTS_PER_MINUTE } from '../../lib/activity.js';
-import { type Db, createDb } from '../../lib/db.js';
-import { keys } from '../../lib/table.js';
-import { hashToken } from '../../lib/util.js';
+import { SECURITY_EVENTS_PER_MINUTE } from '../../lib/audit/activity.js';
+import { type Db, createDb } from '../../lib/core/db.js';
+import { keys } from '../../lib/core/table.js';
+import { hashToken } from '../../lib/core/util.js';
 import { signIn } from '../support/cognito.js';
 import { type Member, addMember } from '../support/db.js';
 import { lseErrors } from '../support/lse-schema.js';

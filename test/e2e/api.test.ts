@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, type Db } from '../../lib/db.js';
+import { createDb, type Db } from '../../lib/core/db.js';
 import { MAX_BODY_BYTES } from '../../functions/http.js';
 import { type Member, addMember, otherOrg } from '../support/db.js';
 import { lseErrors, lseListErrors } from '../support/lse-schema.js';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Db, createDb } from '../../lib/db.js';
-import { type Job, runSlice } from '../../lib/jobs.js';
+import { type Db, createDb } from '../../lib/core/db.js';
+import { type Job, runSlice } from '../../lib/access/jobs.js';
 import { type Member, addMember } from '../support/db.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';
 

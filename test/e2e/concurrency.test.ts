@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Db, createDb, queryAll } from '../../lib/db.js';
-import { keys } from '../../lib/table.js';
+import { type Db, createDb, queryAll } from '../../lib/core/db.js';
+import { keys } from '../../lib/core/table.js';
 import { addMember } from '../support/db.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';
 

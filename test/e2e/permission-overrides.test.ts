@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createDb, type Db } from '../../lib/db.js';
-import { CONFIGURABLE_ACTIONS, defaultRolesOf } from '../../lib/permissions.js';
+import { createDb, type Db } from '../../lib/core/db.js';
+import { CONFIGURABLE_ACTIONS, defaultRolesOf } from '../../lib/core/permissions.js';
 import { type Member, addMember, otherOrg } from '../support/db.js';
 import { lseErrors } from '../support/lse-schema.js';
 import { signIn } from '../support/cognito.js';
-import { resetLegacyToken } from '../../lib/tokens.js';
+import { resetLegacyToken } from '../../lib/org/tokens.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';
 
 let roster: Awaited<ReturnType<typeof startTestRoster>>;

@@ -4,9 +4,9 @@
  */
 import { BatchWriteCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Db, createDb } from '../../lib/db.js';
-import { membershipItem, newUserItem } from '../../lib/items.js';
-import { keys } from '../../lib/table.js';
+import { type Db, createDb } from '../../lib/core/db.js';
+import { membershipItem, newUserItem } from '../../lib/core/items.js';
+import { keys } from '../../lib/core/table.js';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import type { DynamoDBRecord } from 'aws-lambda';
 import { processRecord } from '../../functions/stream/consumer.js';

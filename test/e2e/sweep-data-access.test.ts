@@ -7,11 +7,11 @@
 import { randomUUID } from 'node:crypto';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Db, createDb } from '../../lib/db.js';
-import type { Principal } from '../../lib/model.js';
-import { addProjectMember, createProject, setProjectRole } from '../../lib/projects.js';
-import type { Role } from '../../lib/roles.js';
-import { addWorkspaceMember, createWorkspace } from '../../lib/workspaces.js';
+import { type Db, createDb } from '../../lib/core/db.js';
+import type { Principal } from '../../lib/core/model.js';
+import { addProjectMember, createProject, setProjectRole } from '../../lib/access/projects.js';
+import type { Role } from '../../lib/core/roles.js';
+import { addWorkspaceMember, createWorkspace } from '../../lib/access/workspaces.js';
 import { type Member, addMember, otherOrg, softDelete } from '../support/db.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';
 

@@ -4,13 +4,13 @@
  * Bodies of successful LSE calls are validated against LSE's OpenAPI schemas.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Db, createDb } from '../../lib/db.js';
-import { setOverride } from '../../lib/overrides.js';
-import type { Principal } from '../../lib/model.js';
-import type { Role } from '../../lib/roles.js';
-import { createPat, resetLegacyToken } from '../../lib/tokens.js';
-import { startExport } from '../../lib/exports.js';
-import { transferOwnership } from '../../lib/organizations.js';
+import { type Db, createDb } from '../../lib/core/db.js';
+import { setOverride } from '../../lib/org/overrides.js';
+import type { Principal } from '../../lib/core/model.js';
+import type { Role } from '../../lib/core/roles.js';
+import { createPat, resetLegacyToken } from '../../lib/org/tokens.js';
+import { startExport } from '../../lib/audit/exports.js';
+import { transferOwnership } from '../../lib/org/organizations.js';
 import { type Member, addMember, otherOrg, softDelete } from '../support/db.js';
 import { lseErrors, lseListErrors } from '../support/lse-schema.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';

@@ -2,7 +2,7 @@ import { InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localCognitoClient } from '../../infra/local/cognito.js';
-import { createDb, type Db } from '../../lib/db.js';
+import { createDb, type Db } from '../../lib/core/db.js';
 import { type Member, addMember, otherOrg } from '../support/db.js';
 import { lseErrors } from '../support/lse-schema.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';

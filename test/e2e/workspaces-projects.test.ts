@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Db, createDb } from '../../lib/db.js';
+import { type Db, createDb } from '../../lib/core/db.js';
 import { type Member, addMember, otherOrg } from '../support/db.js';
 import { lseErrors } from '../support/lse-schema.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';

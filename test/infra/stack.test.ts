@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { gatewayPath, handlerRef, routes } from '../../functions/routes.js';
 import { SECURITY_EVENT_ACTIONS, TABLE_ACTIONS } from '../../infra/constructs/roster-function.js';
 import { RosterStack } from '../../infra/stack.js';
-import { TABLE } from '../../lib/table.js';
+import { TABLE } from '../../lib/core/table.js';
 
 let template: Template;
 let stack: RosterStack;

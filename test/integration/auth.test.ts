@@ -1,10 +1,10 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type Verifiers, authenticate } from '../../lib/auth.js';
-import type { Db } from '../../lib/db.js';
-import { AuthenticationError } from '../../lib/errors.js';
-import { keys } from '../../lib/table.js';
-import { resetLegacyToken } from '../../lib/tokens.js';
+import { type Verifiers, authenticate } from '../../lib/identity/auth.js';
+import type { Db } from '../../lib/core/db.js';
+import { AuthenticationError } from '../../lib/core/errors.js';
+import { keys } from '../../lib/core/table.js';
+import { resetLegacyToken } from '../../lib/org/tokens.js';
 import { addMember, bootstrapOrg, freshTable, otherOrg, softDelete } from '../support/db.js';
 
 let db: Db;
@@ -61,7 +61,7 @@ describe('legacy token authentication', () => {
   });
 
   it('costs two DynamoDB round trips', async () => {
-    const { roundTrips } = await import('../../lib/db.js');
+    const { roundTrips } = await import('../../lib/core/db.js');
     const counter = { count: 0 };
     await roundTrips.run(counter, () => authenticate(db, 'Token owner-token', verifiers));
     expect(counter.count).toBe(2);

@@ -1,10 +1,10 @@
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../lib/db.js';
-import type { Membership, Principal } from '../../lib/model.js';
-import { assignRole, getOrganization, listMembers, listOrganizations } from '../../lib/organizations.js';
-import type { Role } from '../../lib/roles.js';
-import { keys } from '../../lib/table.js';
+import type { Db } from '../../lib/core/db.js';
+import type { Membership, Principal } from '../../lib/core/model.js';
+import { assignRole, getOrganization, listMembers, listOrganizations } from '../../lib/org/organizations.js';
+import type { Role } from '../../lib/core/roles.js';
+import { keys } from '../../lib/core/table.js';
 import { addMember, bootstrapOrg, freshTable, otherOrg, softDelete } from '../support/db.js';
 import { RecordingDirectory } from '../support/directory.js';
 

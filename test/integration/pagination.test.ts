@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Db } from '../../lib/db.js';
-import type { Principal } from '../../lib/model.js';
-import { listMembers } from '../../lib/organizations.js';
+import type { Db } from '../../lib/core/db.js';
+import type { Principal } from '../../lib/core/model.js';
+import { listMembers } from '../../lib/org/organizations.js';
 import { addMember, bootstrapOrg, freshTable } from '../support/db.js';
 
 let db: Db;

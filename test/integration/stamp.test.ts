@@ -13,12 +13,12 @@ import type { DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { localClient } from '../../infra/local/dynamodb.js';
 import { startStreamPoller } from '../../infra/local/streams.js';
-import { type ChangeContext, withChangeContext } from '../../lib/context.js';
-import { transactWrite } from '../../lib/db.js';
+import { type ChangeContext, withChangeContext } from '../../lib/core/context.js';
+import { transactWrite } from '../../lib/core/db.js';
 import { endpoint, freshTable } from '../support/db.js';
 
 /**
- * lib/stamp.ts against DynamoDB Local: every write through the Roster client carries its change
+ * lib/core/stamp.ts against DynamoDB Local: every write through the Roster client carries its change
  * context as `_ctx`, and a delete leaves the deleting context on the old image the stream delivers.
  * What is stored is read back with a second, unstamped client.
  */

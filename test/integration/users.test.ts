@@ -1,9 +1,9 @@
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bootstrap } from '../../lib/bootstrap.js';
-import type { Db } from '../../lib/db.js';
-import type { Principal } from '../../lib/model.js';
-import { createUser, currentUser } from '../../lib/users.js';
+import { bootstrap } from '../../lib/org/bootstrap.js';
+import type { Db } from '../../lib/core/db.js';
+import type { Principal } from '../../lib/core/model.js';
+import { createUser, currentUser } from '../../lib/org/users.js';
 import { addMember, bootstrapOrg, freshTable } from '../support/db.js';
 import { RecordingDirectory } from '../support/directory.js';
 

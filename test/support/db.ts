@@ -2,16 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { inject } from 'vitest';
 import { ensureTable, localClient } from '../../infra/local/dynamodb.js';
-import { bootstrap } from '../../lib/bootstrap.js';
-import { type Db, createDb } from '../../lib/db.js';
-import { createOrganization } from '../../lib/organizations.js';
-import { newUserItem, membershipItem, userPuts } from '../../lib/items.js';
-import { transactWrite } from '../../lib/db.js';
-import { nextId } from '../../lib/ids.js';
-import type { Role } from '../../lib/roles.js';
-import { keys } from '../../lib/table.js';
-import { resetLegacyToken } from '../../lib/tokens.js';
-import { now } from '../../lib/util.js';
+import { bootstrap } from '../../lib/org/bootstrap.js';
+import { type Db, createDb } from '../../lib/core/db.js';
+import { createOrganization } from '../../lib/org/organizations.js';
+import { newUserItem, membershipItem, userPuts } from '../../lib/core/items.js';
+import { transactWrite } from '../../lib/core/db.js';
+import { nextId } from '../../lib/core/ids.js';
+import type { Role } from '../../lib/core/roles.js';
+import { keys } from '../../lib/core/table.js';
+import { resetLegacyToken } from '../../lib/org/tokens.js';
+import { now } from '../../lib/core/util.js';
 
 /** This worker's DynamoDB Local (VITEST_POOL_ID numbers the workers from 1). */
 export const endpoint = () => {

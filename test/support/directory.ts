@@ -1,4 +1,4 @@
-import type { Directory } from '../../lib/directory.js';
+import type { Directory } from '../../lib/identity/directory.js';
 
 /** A Directory that records what Roster asked of it (lib tests; the Cognito one is tested on its request shapes). */
 export class RecordingDirectory implements Directory {

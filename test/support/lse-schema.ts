@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
-import { ROLE_SOURCES } from '../../lib/roles.js';
+import { ROLE_SOURCES } from '../../lib/core/roles.js';
 
 /** LSE's OpenAPI definition, read from the shared reference (never copied into the repo). */
 const path = fileURLToPath(new URL('../../../shared/reference/lse-openapi-user-management.yaml', import.meta.url));

@@ -1,15 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { type Change, REDACTED, SECURITY_EVENTS_PER_MINUTE, type SecurityEvent, entryOf } from '../../lib/activity.js';
-import type { Stamp } from '../../lib/context.js';
-import { membershipItem, newUserItem, orgInviteLookup, projectMemberItem, workspaceMemberItem } from '../../lib/items.js';
-import type { Role } from '../../lib/roles.js';
-import { keys } from '../../lib/table.js';
-import { hashToken } from '../../lib/util.js';
+import { type Change, REDACTED, SECURITY_EVENTS_PER_MINUTE, type SecurityEvent, entryOf } from '../../lib/audit/activity.js';
+import type { Stamp } from '../../lib/core/context.js';
+import { membershipItem, newUserItem, orgInviteLookup, projectMemberItem, workspaceMemberItem } from '../../lib/core/items.js';
+import type { Role } from '../../lib/core/roles.js';
+import { keys } from '../../lib/core/table.js';
+import { hashToken } from '../../lib/core/util.js';
 
 /**
  * entryOf (SPEC §6): one stream change (old and new image, as the consumer unmarshalls them) into
  * one activity entry or none. Images are built with the same builders the services write with, and
- * stamped the way lib/stamp.ts stamps them.
+ * stamped the way lib/core/stamp.ts stamps them.
  */
 
 type Item = Record<string, unknown>;

@@ -12,9 +12,9 @@ import {
 import type { CustomMessageTriggerEvent } from 'aws-lambda';
 import { describe, expect, it } from 'vitest';
 import { handler as customMessage } from '../../functions/cognito/custom-message.js';
-import { CognitoDirectory } from '../../lib/directory.js';
-import { ValidationError } from '../../lib/errors.js';
-import { CognitoMailer, OutboxMailer, UndeliverableError } from '../../lib/mailer.js';
+import { CognitoDirectory } from '../../lib/identity/directory.js';
+import { ValidationError } from '../../lib/core/errors.js';
+import { CognitoMailer, OutboxMailer, UndeliverableError } from '../../lib/org/mailer.js';
 
 /** One request as it would have gone to Cognito: the command, its input and its X-Amz-Target. */
 interface Sent {

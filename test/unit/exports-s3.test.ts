@@ -1,6 +1,6 @@
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, type S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
-import { S3Sink } from '../../lib/exports.js';
+import { S3Sink } from '../../lib/audit/exports.js';
 
 /** S3 cannot run here: a client that answers as S3 does and keeps what it was sent. */
 function fakeS3() {

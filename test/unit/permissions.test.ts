@@ -10,8 +10,8 @@ import {
   permissionsOf,
   projectAccess,
   workspaceAccess,
-} from '../../lib/permissions.js';
-import { ROLES, type Role, isActive, mostElevated, rank } from '../../lib/roles.js';
+} from '../../lib/core/permissions.js';
+import { ROLES, type Role, isActive, mostElevated, rank } from '../../lib/core/roles.js';
 
 /**
  * SPEC §1 transcribed cell by cell (columns AN RE MA AD OW): '-' never, 'm' on member/own

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TABLE, createTableInput, keys, pad } from '../../lib/table.js';
+import { TABLE, createTableInput, keys, pad } from '../../lib/core/table.js';
 
 describe('table schema', () => {
   it('creates the table with keys, indexes and a NEW_AND_OLD_IMAGES stream from one definition', () => {

@@ -1,14 +1,14 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { signAccessToken } from './access-tokens.js';
-import { type Db, batchGet, cancellationReasons, isConditionFailure, queryAll, transactWrite } from './db.js';
-import { AuthenticationError, ConflictError, ForbiddenError, NotFoundError } from './errors.js';
-import { asOrganization } from './items.js';
-import { type Membership, type Principal, isActiveMembership } from './model.js';
+import { signAccessToken } from '../identity/access-tokens.js';
+import { type Db, batchGet, cancellationReasons, isConditionFailure, queryAll, transactWrite } from '../core/db.js';
+import { AuthenticationError, ConflictError, ForbiddenError, NotFoundError } from '../core/errors.js';
+import { asOrganization } from '../core/items.js';
+import { type Membership, type Principal, isActiveMembership } from '../core/model.js';
 import { authorize } from './organizations.js';
-import { canInOrganization } from './permissions.js';
-import { type TokenPolicy, tokenPolicyOf } from './settings.js';
-import { keys, pad } from './table.js';
-import { hashToken, newToken, now } from './util.js';
+import { canInOrganization } from '../core/permissions.js';
+import { type TokenPolicy, tokenPolicyOf } from '../core/settings.js';
+import { keys, pad } from '../core/table.js';
+import { hashToken, newToken, now } from '../core/util.js';
 
 // ---------------------------------------------------------------------------------------------
 // Legacy tokens: one per member, `Authorization: Token <key>`.

@@ -1,14 +1,14 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { type Db, batchGet, cancellationReasons, queryAll, transactWrite } from './db.js';
-import type { Directory } from './directory.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.js';
-import { nextId } from './ids.js';
-import { type NewUser, asMembership, asOrganization, asUser, membershipItem, newUserItem, searchText, userPuts } from './items.js';
-import { type Membership, type Organization, type Principal, type User, isActiveMembership, memberUserOf } from './model.js';
+import { type Db, batchGet, cancellationReasons, queryAll, transactWrite } from '../core/db.js';
+import type { Directory } from '../identity/directory.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.js';
+import { nextId } from '../core/ids.js';
+import { type NewUser, asMembership, asOrganization, asUser, membershipItem, newUserItem, searchText, userPuts } from '../core/items.js';
+import { type Membership, type Organization, type Principal, type User, isActiveMembership, memberUserOf } from '../core/model.js';
 import { authorize, membershipsOf } from './organizations.js';
-import type { Role, RoleSource } from './roles.js';
-import { keys } from './table.js';
-import { now } from './util.js';
+import type { Role, RoleSource } from '../core/roles.js';
+import { keys } from '../core/table.js';
+import { now } from '../core/util.js';
 
 const emailTaken = () =>
   new ConflictError('A user with this email already exists.', { validation_errors: { email: ['user with this email address already exists.'] } });

@@ -6,9 +6,9 @@
  * of bad requests writes nothing more to the table.
  */
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { SECURITY_EVENTS_PER_MINUTE, type SecurityEvent } from './activity.js';
-import { type Db, isConditionFailure } from './db.js';
-import { keys } from './table.js';
+import { SECURITY_EVENTS_PER_MINUTE, type SecurityEvent } from '../audit/activity.js';
+import { type Db, isConditionFailure } from '../core/db.js';
+import { keys } from '../core/table.js';
 
 const DAY = 86_400;
 

@@ -7,13 +7,13 @@
  */
 import { randomUUID } from 'node:crypto';
 import { GetCommand, QueryCommand, type QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { changeContext, withChangeContext } from './context.js';
-import { type Db, batchGet, batchWrite, cancellationReasons, isConditionFailure, transactWrite } from './db.js';
-import { NotFoundError } from './errors.js';
-import { asMembership, projectMemberItem, workspaceMemberItem } from './items.js';
-import type { Principal } from './model.js';
-import { keys, pad } from './table.js';
-import { now } from './util.js';
+import { changeContext, withChangeContext } from '../core/context.js';
+import { type Db, batchGet, batchWrite, cancellationReasons, isConditionFailure, transactWrite } from '../core/db.js';
+import { NotFoundError } from '../core/errors.js';
+import { asMembership, projectMemberItem, workspaceMemberItem } from '../core/items.js';
+import type { Principal } from '../core/model.js';
+import { keys, pad } from '../core/table.js';
+import { now } from '../core/util.js';
 
 export type JobKind = 'workspace.assign' | 'workspace.unassign' | 'project.assign' | 'project.unassign';
 

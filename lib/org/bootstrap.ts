@@ -1,9 +1,9 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { type Db, cancellationReasons, transactWrite } from './db.js';
-import type { Organization } from './model.js';
-import { keys } from './table.js';
-import { membershipItem, newUserItem, orgInviteLookup, userPuts } from './items.js';
-import { hashToken, newToken, now } from './util.js';
+import { type Db, cancellationReasons, transactWrite } from '../core/db.js';
+import type { Organization } from '../core/model.js';
+import { keys } from '../core/table.js';
+import { membershipItem, newUserItem, orgInviteLookup, userPuts } from '../core/items.js';
+import { hashToken, newToken, now } from '../core/util.js';
 
 export interface BootstrapResult {
   created: boolean;

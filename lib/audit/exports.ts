@@ -15,12 +15,12 @@ import { pipeline } from 'node:stream/promises';
 import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { GetCommand, PutCommand, QueryCommand, type QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type EntryItem, entryView, requireLogReader, timeBound } from './activity-log.js';
-import { csvCell } from './csv.js';
-import { type Db, isConditionFailure } from './db.js';
-import { ForbiddenError, ServiceUnavailableError } from './errors.js';
-import type { Principal } from './model.js';
-import { keys } from './table.js';
-import { now } from './util.js';
+import { csvCell } from '../core/csv.js';
+import { type Db, isConditionFailure } from '../core/db.js';
+import { ForbiddenError, ServiceUnavailableError } from '../core/errors.js';
+import type { Principal } from '../core/model.js';
+import { keys } from '../core/table.js';
+import { now } from '../core/util.js';
 
 export type ExportFormat = 'ndjson' | 'csv';
 

@@ -8,12 +8,12 @@
 import { createHash } from 'node:crypto';
 import { GetCommand, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import type { Entry } from './activity.js';
-import { type Db, batchGet, batchWrite, countAll } from './db.js';
-import { nextId } from './ids.js';
-import { ForbiddenError, ValidationError } from './errors.js';
-import type { Principal } from './model.js';
-import { canInOrganization } from './permissions.js';
-import { type HistoryStream, keys } from './table.js';
+import { type Db, batchGet, batchWrite, countAll } from '../core/db.js';
+import { nextId } from '../core/ids.js';
+import { ForbiddenError, ValidationError } from '../core/errors.js';
+import type { Principal } from '../core/model.js';
+import { canInOrganization } from '../core/permissions.js';
+import { type HistoryStream, keys } from '../core/table.js';
 
 export type EntryItem = Omit<Entry, 'history'> & {
   PK: string;

@@ -1,11 +1,11 @@
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type Db, isConditionFailure } from './db.js';
-import { NotFoundError, ValidationError } from './errors.js';
-import type { Principal } from './model.js';
+import { type Db, isConditionFailure } from '../core/db.js';
+import { NotFoundError, ValidationError } from '../core/errors.js';
+import type { Principal } from '../core/model.js';
 import { authorize } from './organizations.js';
-import { type Action, CONFIGURABLE, CONFIGURABLE_ACTIONS, defaultRolesOf } from './permissions.js';
-import type { Role } from './roles.js';
-import { keys } from './table.js';
+import { type Action, CONFIGURABLE, CONFIGURABLE_ACTIONS, defaultRolesOf } from '../core/permissions.js';
+import type { Role } from '../core/roles.js';
+import { keys } from '../core/table.js';
 
 /** LSE's ConfigurablePermissionOption: the roles that hold it by default, which an override may narrow. */
 export function options() {

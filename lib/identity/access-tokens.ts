@@ -1,5 +1,5 @@
 import { SignJWT, jwtVerify } from 'jose';
-import { AuthenticationError } from './errors.js';
+import { AuthenticationError } from '../core/errors.js';
 
 /** Lifetime of an access token obtained from a personal access token (LSE: about 5 minutes). */
 export const ACCESS_TOKEN_SECONDS = 300;

@@ -1,15 +1,15 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { type Db, batchGet, cancellationReasons, transactWrite } from './db.js';
-import type { Directory } from './directory.js';
-import { ConflictError, NotFoundError, ValidationError } from './errors.js';
-import { asMembership, asOrganization, asUser, membershipItem, orgInviteLookup, projectMemberItem, workspaceMemberItem } from './items.js';
+import { type Db, batchGet, cancellationReasons, transactWrite } from '../core/db.js';
+import type { Directory } from '../identity/directory.js';
+import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
+import { asMembership, asOrganization, asUser, membershipItem, orgInviteLookup, projectMemberItem, workspaceMemberItem } from '../core/items.js';
 import { type Mailer, UndeliverableError } from './mailer.js';
-import type { Membership, Organization, Principal, User } from './model.js';
+import type { Membership, Organization, Principal, User } from '../core/model.js';
 import { authorize } from './organizations.js';
-import { type Role, isActive } from './roles.js';
-import { keys } from './table.js';
+import { type Role, isActive } from '../core/roles.js';
+import { keys } from '../core/table.js';
 import { insertUser } from './users.js';
-import { hashToken, newToken, now } from './util.js';
+import { hashToken, newToken, now } from '../core/util.js';
 
 /** How long an emailed invitation stays valid. */
 export const INVITE_DAYS = 7;

@@ -12,11 +12,11 @@
  */
 import { createHash } from 'node:crypto';
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { type Db, batchGet, batchWrite, queryAll } from './db.js';
+import { type Db, batchGet, batchWrite, queryAll } from '../core/db.js';
 import { requireLogReader } from './activity-log.js';
-import { ValidationError } from './errors.js';
-import type { Principal } from './model.js';
-import { keys } from './table.js';
+import { ValidationError } from '../core/errors.js';
+import type { Principal } from '../core/model.js';
+import { keys } from '../core/table.js';
 
 const sha = (s: string) => createHash('sha256').update(s, 'utf8').digest('hex');
 const LEAVES_PER_CHUNK = 3000;

@@ -8,7 +8,7 @@ import {
   UserNotFoundException,
   UsernameExistsException,
 } from '@aws-sdk/client-cognito-identity-provider';
-import { ValidationError } from './errors.js';
+import { ValidationError } from '../core/errors.js';
 
 /**
  * The sign-in directory (Cognito): the accounts people sign in with. Roster's table stays the only

@@ -1,15 +1,15 @@
-import { type Project, type Workspace, asProject, asWorkspace, workspaceFacts } from './access.js';
-import { type Db, batchGet, cancellationReasons, inOrder, queryAll, transactWrite } from './db.js';
-import { ConflictError, ForbiddenError, NotFoundError } from './errors.js';
-import { nextId } from './ids.js';
-import { asMembership, workspaceMemberItem } from './items.js';
+import { type Project, type Workspace, asProject, asWorkspace, workspaceFacts } from './effective.js';
+import { type Db, batchGet, cancellationReasons, inOrder, queryAll, transactWrite } from '../core/db.js';
+import { ConflictError, ForbiddenError, NotFoundError } from '../core/errors.js';
+import { nextId } from '../core/ids.js';
+import { asMembership, workspaceMemberItem } from '../core/items.js';
 import { changeOne } from './jobs.js';
-import type { Membership, Principal } from './model.js';
-import { authorize, liveMember } from './organizations.js';
-import { type Page, type PageRequest, queryPrefixPage } from './pagination.js';
-import { type Action, allows } from './permissions.js';
-import { idOf, keys, pad } from './table.js';
-import { now } from './util.js';
+import type { Membership, Principal } from '../core/model.js';
+import { authorize, liveMember } from '../org/organizations.js';
+import { type Page, type PageRequest, queryPrefixPage } from '../core/pagination.js';
+import { type Action, allows } from '../core/permissions.js';
+import { idOf, keys, pad } from '../core/table.js';
+import { now } from '../core/util.js';
 
 const isAdmin = (p: Principal) => p.role === 'OW' || p.role === 'AD';
 

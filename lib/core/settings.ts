@@ -1,5 +1,3 @@
-import type { Organization } from './model.js';
-
 /** LSE's JWT settings: which token kinds work in the organization, and the PAT lifetime. */
 export interface TokenPolicy {
   api_tokens_enabled: boolean;
@@ -9,4 +7,4 @@ export interface TokenPolicy {
 
 export const DEFAULT_TOKEN_POLICY: TokenPolicy = { api_tokens_enabled: true, legacy_api_tokens_enabled: true, api_token_ttl_days: 30 };
 
-export const tokenPolicyOf = (org: Pick<Organization, 'token_policy'>): TokenPolicy => ({ ...DEFAULT_TOKEN_POLICY, ...org.token_policy });
+export const tokenPolicyOf = (org: { token_policy?: Partial<TokenPolicy> | null }): TokenPolicy => ({ ...DEFAULT_TOKEN_POLICY, ...org.token_policy });

@@ -1,17 +1,17 @@
 import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { type Project, type ProjectFacts, type ProjectRoleRecord, asProject, asProjectRole, projectFacts, readProject, workspaceFacts } from './access.js';
-export type { Project } from './access.js';
-import { type Db, batchGet, cancellationReasons, inOrder, queryAll, transactWrite } from './db.js';
-import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from './errors.js';
-import { nextId } from './ids.js';
-import { asMembership } from './items.js';
+import { type Project, type ProjectFacts, type ProjectRoleRecord, asProject, asProjectRole, projectFacts, readProject, workspaceFacts } from './effective.js';
+export type { Project } from './effective.js';
+import { type Db, batchGet, cancellationReasons, inOrder, queryAll, transactWrite } from '../core/db.js';
+import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.js';
+import { nextId } from '../core/ids.js';
+import { asMembership } from '../core/items.js';
 import { changeOne } from './jobs.js';
-import { type Membership, type Principal, isActiveMembership } from './model.js';
-import { authorize, liveMember } from './organizations.js';
-import { type Access, type Action, allows, projectAccess } from './permissions.js';
-import type { ProjectRole } from './roles.js';
-import { idOf, keys, pad } from './table.js';
-import { now } from './util.js';
+import { type Membership, type Principal, isActiveMembership } from '../core/model.js';
+import { authorize, liveMember } from '../org/organizations.js';
+import { type Access, type Action, allows, projectAccess } from '../core/permissions.js';
+import type { ProjectRole } from '../core/roles.js';
+import { idOf, keys, pad } from '../core/table.js';
+import { now } from '../core/util.js';
 import { orgMembers, workspaceFor } from './workspaces.js';
 
 /** The caller's project, checked for `action`: unreadable → 404 (not revealed), readable but not allowed → 403. */

@@ -1,7 +1,7 @@
 import { JwtRsaVerifier } from 'aws-jwt-verify';
 import { SimpleJwksCache } from 'aws-jwt-verify/jwk';
-import { AuthenticationError } from './errors.js';
-import { hashToken } from './util.js';
+import { AuthenticationError } from '../core/errors.js';
+import { hashToken } from '../core/util.js';
 
 export interface CognitoConfig {
   userPoolId: string;

@@ -1,17 +1,17 @@
 /**
  * Effective access to workspaces and projects, read fresh from the table and decided by the pure
- * rules of lib/permissions.ts. The API's own checks and the access-check API both come through here,
+ * rules of lib/core/permissions.ts. The API's own checks and the access-check API both come through here,
  * so they cannot disagree. A project check is 2 round trips (the project, then one BatchGet of the
  * organization membership, direct and workspace membership and project role); a workspace check 1.
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { type Db, batchGet } from './db.js';
-import { NotFoundError } from './errors.js';
-import { asMembership } from './items.js';
-import type { Membership } from './model.js';
-import { type Access, projectAccess, workspaceAccess } from './permissions.js';
-import type { ProjectRole, RoleSource } from './roles.js';
-import { keys, stripKeys } from './table.js';
+import { type Db, batchGet } from '../core/db.js';
+import { NotFoundError } from '../core/errors.js';
+import { asMembership } from '../core/items.js';
+import type { Membership } from '../core/model.js';
+import { type Access, projectAccess, workspaceAccess } from '../core/permissions.js';
+import type { ProjectRole, RoleSource } from '../core/roles.js';
+import { keys, stripKeys } from '../core/table.js';
 
 export interface Workspace {
   id: number;

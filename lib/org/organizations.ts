@@ -1,15 +1,15 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type Db, batchGet, cancellationReasons, queryAll, transactWrite } from './db.js';
-import type { Directory } from './directory.js';
-import { ConflictError, ForbiddenError, MethodNotAllowedError, NotFoundError, ValidationError } from './errors.js';
-import { nextId } from './ids.js';
-import { asMembership, asOrganization, asUser, membershipItem, orgInviteLookup } from './items.js';
-import { type Membership, type Organization, type Principal, isActiveMembership } from './model.js';
-import { type Filter, type Page, type PageRequest, queryPrefixPage } from './pagination.js';
-import { type Action, type Overrides, canInOrganization } from './permissions.js';
-import type { Role } from './roles.js';
-import { keys } from './table.js';
-import { newToken, now } from './util.js';
+import { type Db, batchGet, cancellationReasons, queryAll, transactWrite } from '../core/db.js';
+import type { Directory } from '../identity/directory.js';
+import { ConflictError, ForbiddenError, MethodNotAllowedError, NotFoundError, ValidationError } from '../core/errors.js';
+import { nextId } from '../core/ids.js';
+import { asMembership, asOrganization, asUser, membershipItem, orgInviteLookup } from '../core/items.js';
+import { type Membership, type Organization, type Principal, isActiveMembership } from '../core/model.js';
+import { type Filter, type Page, type PageRequest, queryPrefixPage } from '../core/pagination.js';
+import { type Action, type Overrides, canInOrganization } from '../core/permissions.js';
+import type { Role } from '../core/roles.js';
+import { keys } from '../core/table.js';
+import { newToken, now } from '../core/util.js';
 
 /** The caller's standing in one organization: their role and that organization's overrides. */
 export interface Standing {

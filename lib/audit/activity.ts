@@ -7,8 +7,8 @@
  * The kinds are data: which items are resources, what identifies them, which of their fields are
  * copies or secrets, and how a change of a field is named.
  */
-import { type ChangeContext, SYSTEM, type Source, type Stamp } from './context.js';
-import { type HistoryStream, idOf } from './table.js';
+import { type ChangeContext, SYSTEM, type Source, type Stamp } from '../core/context.js';
+import { type HistoryStream, idOf } from '../core/table.js';
 
 type Item = Record<string, unknown>;
 

@@ -1,14 +1,14 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type AccessClaims, ISSUER, unverifiedIssuer } from './access-tokens.js';
-import { type Db, batchGet } from './db.js';
-import { AuthenticationError } from './errors.js';
-import { asOrganization } from './items.js';
-import { type Membership, type Principal, type Via, isActiveMembership } from './model.js';
-import { canInOrganization } from './permissions.js';
-import { tokenPolicyOf } from './settings.js';
+import { type Db, batchGet } from '../core/db.js';
+import { AuthenticationError } from '../core/errors.js';
+import { asOrganization } from '../core/items.js';
+import { type Membership, type Principal, type Via, isActiveMembership } from '../core/model.js';
+import { canInOrganization } from '../core/permissions.js';
+import { tokenPolicyOf } from '../core/settings.js';
 import { signInKey } from './security.js';
-import { keys } from './table.js';
-import { hashToken } from './util.js';
+import { keys } from '../core/table.js';
+import { hashToken } from '../core/util.js';
 
 /** What the authorizer hands to handlers (API Gateway authorizer context values are flat scalars). */
 export type AuthContext = { userId: number; orgId: number; role: string; via: string; overrides: string; email: string } | { error: string };
