@@ -3,10 +3,13 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import httpHeaderNormalizer from '@middy/http-header-normalizer';
 import httpJsonBodyParser from '@middy/http-json-body-parser';
-import type { APIGatewayProxyEventV2WithLambdaAuthorizer, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { z } from 'zod';
-import type { AuthContext } from '../lib/identity/auth.js';
-import { type Db, db } from '../lib/core/db.js';
+import { verifyAccessToken } from '../lib/identity/access-tokens.js';
+import { type Authenticated, type Caller, type Prefetch, type Verifiers, authenticate } from '../lib/identity/auth.js';
+import { cognitoConfigFromEnv, cognitoVerifier } from '../lib/identity/cognito.js';
+import { signingKey } from '../lib/identity/signing-key.js';
+import { type Db, RequestReads, db, remember, requestReads } from '../lib/core/db.js';
 import {
   AuthenticationError,
   DomainError,
@@ -17,12 +20,12 @@ import {
   ValidationError,
 } from '../lib/core/errors.js';
 import { type ChangeContext, type Source, withChangeContext } from '../lib/core/context.js';
-import { type Principal, VIAS, type Via } from '../lib/core/model.js';
-import { recordSecurityEvent } from '../lib/identity/security.js';
-import { ROLES, isRole } from '../lib/core/roles.js';
+import type { Principal } from '../lib/core/model.js';
+import { recordSecurityEvent, recordSignIn } from '../lib/identity/security.js';
+import { ROLES } from '../lib/core/roles.js';
 import { gatewayPath, handlerRef, routes } from './routes.js';
 
-export type ApiEvent = APIGatewayProxyEventV2WithLambdaAuthorizer<AuthContext>;
+export type ApiEvent = APIGatewayProxyEventV2;
 export type ApiResult = APIGatewayProxyStructuredResultV2;
 
 /** Largest request body a handler accepts (API Gateway itself stops at 10 MB). */
@@ -30,7 +33,12 @@ export const MAX_BODY_BYTES = 256 * 1024;
 
 export const logger = new Logger({ serviceName: 'roster' });
 
-export interface Spec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType> {
+type Key = { PK: string; SK: string };
+
+/** What a route's prefetch is given: its parsed input and the ids its caller's credential names. */
+export type PrefetchInput<P, Q, B> = { params: P; query: Q; body: B } & Caller;
+
+export interface Spec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodType, E = undefined> {
   params?: P;
   query?: Q;
   body?: B;
@@ -39,6 +47,13 @@ export interface Spec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
    * credential came, none otherwise (a wrong one is still 401). 'none': credentials are ignored.
    */
   auth?: 'required' | 'optional' | 'none';
+  /**
+   * Items the route reads first: they come back in the same BatchGetItem as the caller's membership,
+   * and the route's own reads of them (batchGet, getItem) are served from it.
+   */
+  prefetch?: (at: PrefetchInput<z.output<P>, z.output<Q>, z.output<B>>) => Key[];
+  /** A read started at the same moment as the caller's BatchGetItem; its result is the input's `early`. */
+  alongside?: (db: Db, at: PrefetchInput<z.output<P>, z.output<Q>, z.output<B>>) => Promise<E>;
   /** Where the changes this route makes come from, for the activity log (default 'api'). */
   source?: Source;
   /**
@@ -48,7 +63,7 @@ export interface Spec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
   status?: number | readonly number[];
 }
 
-export interface Input<P, Q, B> {
+export interface Input<P, Q, B, E = undefined> {
   /** The verified caller (routes with auth 'required'). */
   principal: Principal;
   /** The caller when one authenticated (routes with auth 'optional'). */
@@ -60,6 +75,10 @@ export interface Input<P, Q, B> {
   db: Db;
   /** The change context the route's writes are stamped with. */
   change: ChangeContext;
+  /** What the route's `alongside` read returned. */
+  early: E;
+  /** What this request has read so far (the caller's BatchGetItem first). */
+  reads: RequestReads;
 }
 
 const fieldErrors = (error: z.ZodError): FieldErrors => {
@@ -71,17 +90,6 @@ const fieldErrors = (error: z.ZodError): FieldErrors => {
   return out;
 };
 
-/** The principal the authorizer resolved, or LSE's 401 (HTTP APIs cannot shape an authorizer's refusal). */
-function principalOf(event: ApiEvent, mode: 'required' | 'optional'): Principal | undefined {
-  const ctx = event.requestContext.authorizer?.lambda;
-  if (!ctx) throw new AuthenticationError();
-  if (mode === 'optional' && !event.headers.authorization) return undefined;
-  if ('error' in ctx) throw new AuthenticationError(ctx.error);
-  if (!isRole(ctx.role) || !(VIAS as readonly string[]).includes(ctx.via)) throw new AuthenticationError();
-  return { userId: Number(ctx.userId), orgId: Number(ctx.orgId), role: ctx.role, via: ctx.via as Via, overrides: JSON.parse(ctx.overrides || '{}'), email: ctx.email || undefined };
-}
-
-/** Who is asking, from where: what every write of this request is stamped with. */
 /** The statuses a route answers with when its writes commit (the first is the one its writes are stamped with). */
 function successStatuses(spec: { status?: number | readonly number[] }, method: string): readonly number[] {
   if (spec.status !== undefined) return typeof spec.status === 'number' ? [spec.status] : spec.status;
@@ -110,20 +118,83 @@ const bodyLimit = (): MiddlewareObj<ApiEvent, ApiResult> => ({
   },
 });
 
-function validation<P, Q, B>(spec: Spec<z.ZodType<P>, z.ZodType<Q>, z.ZodType<B>>): MiddlewareObj<ApiEvent, ApiResult, Error, Context & { input: Input<P, Q, B> }> {
+let verifiers: Verifiers | undefined;
+const verifiersOf = (): Verifiers => {
+  if (verifiers) return verifiers;
+  const cognito = cognitoConfigFromEnv();
+  verifiers = { access: async (jwt) => verifyAccessToken(await signingKey(), jwt), cognito: cognito && cognitoVerifier(cognito) };
+  return verifiers;
+};
+
+const requestOf = (event: ApiEvent) => ({
+  ip: event.requestContext.http.sourceIp ?? null,
+  user_agent: event.headers['user-agent'] ?? null,
+  method: event.requestContext.http.method,
+  path: event.rawPath,
+  request_id: event.requestContext.requestId,
+});
+
+/**
+ * Authenticate the request in the route's own function: a Cognito session's first request records
+ * its sign-in; a refused credential records a failed authentication (rate-limited per address).
+ */
+async function authenticateRequest<E>(database: Db, event: ApiEvent, prefetch: Prefetch<E>): Promise<Authenticated<E>> {
+  const authorization = event.headers.authorization;
+  try {
+    const a = await authenticate(database, authorization, verifiersOf(), prefetch);
+    const p = a.principal;
+    if (p.signIn) await recordSignIn(database, p.signIn.session, p.signIn.expires, { action: 'auth.sign_in', organization: p.orgId, actor_id: p.userId, actor_email: p.email ?? null, ...requestOf(event), status: null });
+    return a;
+  } catch (err) {
+    if (err instanceof AuthenticationError && authorization) {
+      logger.info('authentication refused', { reason: err.detail, path: event.rawPath });
+      const who = (err as AuthenticationError & { who?: { userId: number; orgId: number; email?: string } }).who;
+      const req = requestOf(event);
+      await recordSecurityEvent(database, `auth#${req.ip ?? 'unknown'}`, {
+        action: 'auth.failed',
+        organization: who?.orgId ?? null,
+        actor_id: who?.userId ?? null,
+        actor_email: who?.email ?? null,
+        ...req,
+        status: 401,
+        detail: err.detail,
+      });
+    }
+    throw err;
+  }
+}
+
+/**
+ * Authentication and validation. The input is parsed first, so that the route's prefetch can name
+ * its items from it; a missing or refused credential is answered (401) before a bad input (404, 400).
+ */
+function validation<P, Q, B, E>(spec: Spec<z.ZodType<P>, z.ZodType<Q>, z.ZodType<B>, E>): MiddlewareObj<ApiEvent, ApiResult, Error, Context & { input: Input<P, Q, B, E> }> {
   return {
-    before: (request) => {
+    before: async (request) => {
       const { event } = request;
       const mode = spec.auth ?? 'required';
-      const caller = mode === 'none' ? undefined : principalOf(event, mode);
       const params = (spec.params ?? z.object({})).safeParse(event.pathParameters ?? {});
-      if (!params.success) throw new NotFoundError();
       const query = (spec.query ?? z.object({})).safeParse(event.queryStringParameters ?? {});
-      if (!query.success) throw new ValidationError('Validation error', fieldErrors(query.error));
       const body = (spec.body ?? z.unknown()).safeParse(event.body);
+      const database = db();
+      const reads = new RequestReads();
+      let caller: Principal | undefined;
+      let early: E | undefined;
+      if (mode === 'required' || (mode === 'optional' && event.headers.authorization)) {
+        const parsed = params.success && query.success && body.success ? { params: params.data as P, query: query.data as Q, body: body.data as B } : undefined;
+        const a = await authenticateRequest(database, event, {
+          keys: parsed && spec.prefetch ? (c) => spec.prefetch!({ ...parsed, ...c }) : undefined,
+          alongside: parsed && spec.alongside ? (c) => spec.alongside!(database, { ...parsed, ...c }) : undefined,
+        });
+        caller = a.principal;
+        early = a.alongside;
+        remember(reads, a.read.keys, a.read.items);
+      }
+      if (!params.success) throw new NotFoundError();
+      if (!query.success) throw new ValidationError('Validation error', fieldErrors(query.error));
       if (!body.success) throw new ValidationError('Validation error', fieldErrors(body.error));
       const change = requestContext(event, spec, caller);
-      request.context.input = { principal: caller as Principal, caller, params: params.data as P, query: query.data as Q, body: body.data as B, event, db: db(), change };
+      request.context.input = { principal: caller as Principal, caller, params: params.data as P, query: query.data as Q, body: body.data as B, event, db: database, change, early: early as E, reads };
     },
   };
 }
@@ -135,7 +206,7 @@ const json = (statusCode: number, body: unknown): ApiResult => ({
 });
 
 /** A refused request (403) enters the activity log as a security event, rate-limited per caller. */
-async function refused(context: { input?: Input<unknown, unknown, unknown> }, detail: string): Promise<void> {
+async function refused(context: { input?: Input<unknown, unknown, unknown, unknown> }, detail: string): Promise<void> {
   const c = context.input?.change;
   const p = context.input?.caller;
   if (!c || !p) return;
@@ -168,7 +239,7 @@ const errorHandler = (): MiddlewareObj<ApiEvent, ApiResult> => ({
     }
     if (err instanceof DomainError) {
       if (err.status >= 500) logger.error('request failed', err);
-      if (err.status === 403) await refused(request.context as { input?: Input<unknown, unknown, unknown> }, err.detail);
+      if (err.status === 403) await refused(request.context as { input?: Input<unknown, unknown, unknown, unknown> }, err.detail);
       request.response = json(err.status, err.body());
       return;
     }
@@ -179,22 +250,22 @@ const errorHandler = (): MiddlewareObj<ApiEvent, ApiResult> => ({
 
 /**
  * Build a Lambda handler for one route: header normalizer → body limit → JSON body parser (when the
- * route takes a body) → validation (principal, params, query, body) → logger → error handler.
+ * route takes a body) → authentication and validation (caller, params, query, body) → logger → error handler.
  */
-export function api<P extends z.ZodType = z.ZodObject, Q extends z.ZodType = z.ZodObject, B extends z.ZodType = z.ZodUnknown>(
-  spec: Spec<P, Q, B>,
-  fn: (input: Input<z.output<P>, z.output<Q>, z.output<B>>) => Promise<ApiResult>,
+export function api<P extends z.ZodType = z.ZodObject, Q extends z.ZodType = z.ZodObject, B extends z.ZodType = z.ZodUnknown, E = undefined>(
+  spec: Spec<P, Q, B, E>,
+  fn: (input: Input<z.output<P>, z.output<Q>, z.output<B>, E>) => Promise<ApiResult>,
 ) {
-  const chain = middy<ApiEvent, ApiResult, Error, Context & { input: Input<z.output<P>, z.output<Q>, z.output<B>> }>()
+  const chain = middy<ApiEvent, ApiResult, Error, Context & { input: Input<z.output<P>, z.output<Q>, z.output<B>, E> }>()
     .use(httpHeaderNormalizer())
     .use(bodyLimit());
   if (spec.body) chain.use(httpJsonBodyParser());
   return chain
-    .use(validation(spec as Spec<z.ZodType<z.output<P>>, z.ZodType<z.output<Q>>, z.ZodType<z.output<B>>>))
+    .use(validation(spec as unknown as Spec<z.ZodType<z.output<P>>, z.ZodType<z.output<Q>>, z.ZodType<z.output<B>>, E>))
     .use(injectLambdaContext(logger))
     .use(errorHandler())
     .handler(async (_event, context) => {
-      const response = await withChangeContext(context.input.change, () => fn(context.input));
+      const response = await requestReads.run(context.input.reads, () => withChangeContext(context.input.change, () => fn(context.input)));
       const status = response.statusCode ?? 200;
       // The statuses declared for the activity log are the ones the route answers with.
       const declared = successStatuses(spec, context.input.event.requestContext.http.method);

@@ -140,8 +140,8 @@ export function routePattern(path: string): { re: RegExp; params: string[] } {
   return { re: new RegExp(`^${source}/?$`), params };
 }
 
-/** The Lambda authorizer in front of every route. */
-export const authorizer = { handler: 'authorizer', table: 'read', needs: ['signingKey', 'userPool'] as Need[] } as const;
+/** What every route's function needs to authenticate its requests itself (the house construct adds it). */
+export const authentication: readonly Need[] = ['signingKey', 'userPool'];
 
 /** API Gateway's `$default` route: requests that match no route. */
 export const fallback = { handler: 'not-found', table: 'none' } as const;

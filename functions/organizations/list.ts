@@ -1,5 +1,8 @@
-import { listOrganizations } from '../../lib/org/organizations.js';
+import { listOrganizations, membershipsOf } from '../../lib/org/organizations.js';
 import { api, ok } from '../http.js';
 import { organizationIdShape } from '../shapes.js';
 
-export const handler = api({}, async ({ principal, db }) => ok((await listOrganizations(db, principal)).map(organizationIdShape)));
+// The caller's memberships Query starts beside the caller's own BatchGetItem.
+export const handler = api({ alongside: (db, c) => membershipsOf(db, c.userId) }, async ({ principal, db, early }) =>
+  ok((await listOrganizations(db, principal, Promise.resolve(early))).map(organizationIdShape)),
+);

@@ -7,6 +7,7 @@ import {
   deleteProjectRole,
   listProjectRoles,
   projectFor,
+  projectForKeys,
   projectMembers,
   removeProjectMember,
   rolesOfProject,
@@ -43,7 +44,7 @@ export const create = api({ body: z.object(fields) }, async ({ principal, body, 
   const created = await createProject(db, principal, { ...input(body), title: body.title });
   return ok(projectShape(created, { allowed: true, role: principal.role === 'OW' || principal.role === 'AD' ? principal.role : 'MA', implicit: false, reason: 'creator' }), 201);
 });
-export const get = api({ params: project }, async ({ principal, params, db }) => {
+export const get = api({ params: project, prefetch: (at) => projectForKeys(at, at.params.id) }, async ({ principal, params, db }) => {
   const { project: p, access } = await projectFor(db, principal, params.id, 'project.read');
   return ok(projectShape(p, access));
 });

@@ -10,6 +10,7 @@ import {
   removeWorkspaceMember,
   updateWorkspace,
   workspaceFor,
+  workspaceForKeys,
   workspaceProjects,
 } from '../../lib/access/workspaces.js';
 import { bulk } from '../../lib/access/jobs.js';
@@ -29,7 +30,7 @@ const userQuery = (name: string) => z.object({ [name]: idParam });
 
 export const list = api({}, async ({ principal, db }) => ok((await listWorkspaces(db, principal)).map((w) => workspaceShape(w))));
 export const create = api({ body: z.object(fields) }, async ({ principal, body, db }) => ok(workspaceShape(await createWorkspace(db, principal, body), true), 201));
-export const get = api({ params: ws }, async ({ principal, params, db }) => ok(workspaceShape(await workspaceFor(db, principal, params.id, 'workspace.read'))));
+export const get = api({ params: ws, prefetch: (at) => workspaceForKeys(at, at.params.id) }, async ({ principal, params, db }) => ok(workspaceShape(await workspaceFor(db, principal, params.id, 'workspace.read'))));
 export const update = api({ params: ws, body: z.object({ ...fields, title: fields.title.optional() }) }, async ({ principal, params, body, db }) =>
   ok(workspaceShape(await updateWorkspace(db, principal, params.id, body))),
 );

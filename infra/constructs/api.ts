@@ -1,26 +1,25 @@
-import { CfnOutput, Duration } from 'aws-cdk-lib';
+import { CfnOutput } from 'aws-cdk-lib';
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpApi, HttpMethod, HttpStage, LogGroupLogDestination } from 'aws-cdk-lib/aws-apigatewayv2';
-import { HttpLambdaAuthorizer, HttpLambdaResponseType } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { type Need, type Route, gatewayPath, handlerRef } from '../../functions/routes.js';
+import { type Route, gatewayPath, handlerRef } from '../../functions/routes.js';
 import { type Needs, RosterFunction } from './roster-function.js';
 
 export interface RosterApiProps {
   table: ITable;
   routes: readonly Route[];
-  authorizer: { handler: string; table: 'read'; needs: readonly Need[] };
   fallback: { handler: string };
   identity: Needs;
 }
 
 /**
- * The HTTP API: every route of the route table, served by its handler module's function, the Lambda authorizer on
- * every route (no result cache, so membership is read fresh per request), a `$default` route for
- * unknown paths, JSON access logs and stage throttling.
+ * The HTTP API: every route of the route table, served by its handler module's function, which
+ * authenticates each request itself (no authorizer: one Lambda invocation per request, membership
+ * read fresh in the route's first DynamoDB round trip), a `$default` route for unknown paths, JSON
+ * access logs and stage throttling.
  */
 export class RosterApi extends Construct {
   readonly api: HttpApi;
@@ -28,19 +27,10 @@ export class RosterApi extends Construct {
 
   constructor(scope: Construct, id: string, props: RosterApiProps) {
     super(scope, id);
-    const auth = new RosterFunction(this, 'Authorizer', { handler: props.authorizer.handler, table: props.table, access: props.authorizer.table, needs: props.authorizer.needs, resources: props.identity });
-    const authorizer = new HttpLambdaAuthorizer('TokenAuthorizer', auth.fn, {
-      responseTypes: [HttpLambdaResponseType.SIMPLE],
-      resultsCacheTtl: Duration.seconds(0),
-      // No identity source: the authorizer runs even without an Authorization header, so that
-      // the handler can answer LSE's 401 body instead of API Gateway's own.
-      identitySource: [],
-    });
     const fallback = new RosterFunction(this, 'Fallback', { handler: props.fallback.handler, table: props.table, access: 'none' });
     this.api = new HttpApi(this, 'HttpApi', {
       apiName: 'roster',
       createDefaultStage: false,
-      defaultAuthorizer: authorizer,
       defaultIntegration: new HttpLambdaIntegration('Fallback', fallback.fn),
     });
     const accessLogs = new LogGroup(this, 'AccessLogs', { retention: RetentionDays.THREE_MONTHS });
@@ -63,7 +53,7 @@ export class RosterApi extends Construct {
       const id = module.replace(/[^A-Za-z0-9]+/g, '-');
       const access = moduleRoutes.some((r) => r.table === 'readwrite') ? 'readwrite' : 'read';
       const needs = [...new Set(moduleRoutes.flatMap((r) => r.needs ?? []))];
-      const fn = new RosterFunction(this, id, { handler: module, table: props.table, access, needs, resources: props.identity });
+      const fn = new RosterFunction(this, id, { handler: module, table: props.table, access, needs, authenticates: true, resources: props.identity });
       const integration = new HttpLambdaIntegration(id, fn.fn);
       for (const route of moduleRoutes) {
         this.functions[`${route.method} ${route.path}`] = fn;

@@ -7,7 +7,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import { TABLE } from '../../lib/core/table.js';
-import { type Need, handlerRef } from '../../functions/routes.js';
+import { type Need, authentication, handlerRef } from '../../functions/routes.js';
 import type { IUserPool, IUserPoolClient } from 'aws-cdk-lib/aws-cognito';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
@@ -57,6 +57,8 @@ export interface RosterFunctionProps {
   access: keyof typeof TABLE_ACTIONS;
   /** Other needs, each granted with its environment variable. */
   needs?: readonly Need[];
+  /** An API route's function: it authenticates its requests itself, so it gets what that needs. */
+  authenticates?: boolean;
   resources?: Needs;
   description?: string;
   timeout?: Duration;
@@ -111,7 +113,7 @@ export class RosterFunction extends Construct {
         );
       }
     }
-    for (const need of props.needs ?? []) {
+    for (const need of new Set([...(props.needs ?? []), ...(props.authenticates ? authentication : [])])) {
       const r = props.resources;
       if (!r) throw new Error(`${props.handler} needs ${need} but no identity resources were given`);
       if (need === 'directory' || need === 'mailer') {

@@ -30,7 +30,7 @@ export async function startCognitoLocal(dir: string): Promise<LocalUserPool> {
   const port = await freePort();
   const endpoint = `http://127.0.0.1:${port}`;
   mkdirSync(join(dir, '.cognito'), { recursive: true });
-  // Tokens name this server as their issuer, so the authorizer finds the JWKS at <issuer>/.well-known/jwks.json.
+  // Tokens name this server as their issuer, so authentication finds the JWKS at <issuer>/.well-known/jwks.json.
   writeFileSync(join(dir, '.cognito', 'config.json'), JSON.stringify({ TokenConfig: { IssuerDomain: endpoint } }, null, 2));
   const bin = createRequire(import.meta.url).resolve('cognito-local/lib/bin/start.js');
   const child: ChildProcess = spawn(process.execPath, [bin], { cwd: dir, env: { ...process.env, PORT: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'ignore', 'pipe'] });

@@ -1,13 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { type IncomingMessage, type ServerResponse, createServer, type Server } from 'node:http';
-import type {
-  APIGatewayProxyEventV2WithLambdaAuthorizer,
-  APIGatewayProxyStructuredResultV2,
-  APIGatewayRequestAuthorizerEventV2,
-  APIGatewaySimpleAuthorizerWithContextResult,
-  Context,
-} from 'aws-lambda';
-import { roundTrips } from '../../lib/core/db.js';
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { newRoundTrips, roundTrips } from '../../lib/core/db.js';
 import { type Route, gatewayPath, handlerRef, routePattern } from '../../functions/routes.js';
 
 type Handler = (event: never, context: Context) => Promise<unknown>;
@@ -62,8 +56,6 @@ const isText = (contentType: string | undefined) =>
 
 export interface GatewayOptions {
   routes: readonly Route[];
-  /** Module of the authorizer that runs before every route. */
-  authorizer: string;
   /** Module answering requests that match no route (API Gateway's `$default` route). */
   fallback: string;
   load: LoadHandler;
@@ -74,8 +66,9 @@ export interface GatewayOptions {
 
 /**
  * An HTTP server that behaves like an API Gateway HTTP API (payload format 2.0) in front of the
- * route table: it turns each request into the event API Gateway would send, runs the Lambda
- * authorizer, passes its context to the route's handler, and writes the handler's result back.
+ * route table: it turns each request into the event API Gateway would send, invokes the route's
+ * function (which authenticates the request itself), and writes its result back. Each request is
+ * logged as one line with its status, time, and DynamoDB calls / sequential round trips.
  */
 export function createGateway(opts: GatewayOptions): Server {
   // API Gateway prefers the route with the fewest path variables.
@@ -91,7 +84,7 @@ export function createGateway(opts: GatewayOptions): Server {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const method = (req.method ?? 'GET').toUpperCase();
     const requestId = randomUUID();
-    const counter = { count: 0 };
+    const counter = newRoundTrips();
 
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (v !== undefined) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
@@ -111,7 +104,7 @@ export function createGateway(opts: GatewayOptions): Server {
       const status = result.statusCode ?? 200;
       res.writeHead(status, { ...(result.headers as Record<string, string>), ...(result.cookies?.length ? { 'set-cookie': result.cookies } : {}) });
       res.end(result.body ? Buffer.from(result.body, result.isBase64Encoded ? 'base64' : 'utf8') : undefined);
-      opts.log?.(`${method} ${url.pathname}${url.search} ${status} ${Date.now() - started}ms db=${counter.count}`);
+      opts.log?.(`${method} ${url.pathname}${url.search} ${status} ${Date.now() - started}ms db=${counter.calls}/${counter.trips}`);
     };
 
     const raw = await readBody(req);
@@ -144,26 +137,12 @@ export function createGateway(opts: GatewayOptions): Server {
     };
 
     await roundTrips.run(counter, async () => {
-      const authEvent: APIGatewayRequestAuthorizerEventV2 = {
-        ...common,
-        type: 'REQUEST',
-        routeArn: `arn:aws:execute-api:local:000000000000:local/$default/${method}${route?.path ?? url.pathname}`,
-        identitySource: [],
-        requestContext,
-      } as APIGatewayRequestAuthorizerEventV2;
-      const authorize = (await opts.load(opts.authorizer)) as unknown as (
-        e: APIGatewayRequestAuthorizerEventV2,
-        c: Context,
-      ) => Promise<APIGatewaySimpleAuthorizerWithContextResult<Record<string, unknown>>>;
-      const verdict = await authorize(authEvent, lambdaContext('authorizer', randomUUID()));
-      if (!verdict.isAuthorized) return send({ statusCode: 403, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ message: 'Forbidden' }) });
-
       const event = {
         ...common,
         body: raw.length ? (isText(headers['content-type']) ? raw.toString('utf8') : raw.toString('base64')) : undefined,
         isBase64Encoded: raw.length > 0 && !isText(headers['content-type']),
-        requestContext: { ...requestContext, authorizer: { lambda: verdict.context } },
-      } as unknown as APIGatewayProxyEventV2WithLambdaAuthorizer<Record<string, unknown>>;
+        requestContext,
+      } as APIGatewayProxyEventV2;
       // As in AWS: the route's module's Lambda handler, which dispatches on the route key.
       const module = route ? handlerRef(route.handler).module : opts.fallback;
       const handler = (await opts.load(module)) as unknown as (e: typeof event, c: Context) => Promise<APIGatewayProxyStructuredResultV2>;

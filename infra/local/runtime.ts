@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { type BootstrapResult, bootstrap } from '../../lib/org/bootstrap.js';
 import { db } from '../../lib/core/db.js';
-import { authorizer, digestJob, fallback, routes, streamConsumer } from '../../functions/routes.js';
+import { digestJob, fallback, routes, streamConsumer } from '../../functions/routes.js';
 import { StartupError, ensureTable, localClient, startDynamoDbLocal } from './dynamodb.js';
 import { startCognitoLocal } from './cognito.js';
 import { createGateway } from './gateway.js';
@@ -71,7 +71,7 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
   const log = config.log ?? (() => undefined);
   const host = config.host ?? '127.0.0.1';
   let ready = false;
-  const server = createGateway({ routes, authorizer: authorizer.handler, fallback: fallback.handler, load, log, ready: () => ready });
+  const server = createGateway({ routes, fallback: fallback.handler, load, log, ready: () => ready });
   const port = await listen(server, config.port, host);
   // Stopped in reverse order of start: the scheduler and the poller before the databases they use,
   // and new requests refused (503) from the first moment of stopping.

@@ -4,8 +4,7 @@
  * so they cannot disagree. A project check is 2 round trips (the project, then one BatchGet of the
  * organization membership, direct and workspace membership and project role); a workspace check 1.
  */
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { type Db, batchGet } from '../core/db.js';
+import { type Db, getItem, batchGet } from '../core/db.js';
 import { NotFoundError } from '../core/errors.js';
 import { asMembership } from '../core/items.js';
 import type { Membership } from '../core/model.js';
@@ -54,8 +53,8 @@ export const asProject = (i: Record<string, unknown>) => clean<Project>(i);
 export const asProjectRole = (i: Record<string, unknown>) => clean<ProjectRoleRecord>(i);
 
 export async function readProject(db: Db, orgId: number, projectId: number): Promise<Project | undefined> {
-  const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.project(orgId, projectId), ConsistentRead: true }));
-  return r.Item ? asProject(r.Item) : undefined;
+  const r = await getItem(db, keys.project(orgId, projectId));
+  return r ? asProject(r) : undefined;
 }
 
 export interface ProjectFacts {
@@ -66,6 +65,17 @@ export interface ProjectFacts {
   projectRole?: ProjectRoleRecord;
   access: Access;
 }
+
+/**
+ * What projectFacts reads by key before it knows the project's workspace: a route prefetches these
+ * with its caller, leaving only the workspace membership to read.
+ */
+export const projectFactsKeys = (orgId: number, userId: number, projectId: number) => [
+  keys.project(orgId, projectId),
+  keys.membership(orgId, userId),
+  keys.projectMember(orgId, projectId, userId),
+  keys.projectRole(orgId, projectId, userId),
+];
 
 /** Everything that decides a user's access to a project, and the decision. Unknown project → 404. */
 export async function projectFacts(db: Db, orgId: number, userId: number, projectId: number): Promise<ProjectFacts> {
@@ -103,9 +113,12 @@ export interface WorkspaceFacts {
   access: Access;
 }
 
+/** What workspaceFacts reads: the workspace, the user's membership and workspace membership. */
+export const workspaceFactsKeys = (orgId: number, userId: number, wsId: number) => [keys.workspace(orgId, wsId), keys.membership(orgId, userId), keys.workspaceMember(orgId, wsId, userId)];
+
 /** Everything that decides a user's access to a workspace: one BatchGet. Unknown workspace → 404. */
 export async function workspaceFacts(db: Db, orgId: number, userId: number, wsId: number): Promise<WorkspaceFacts> {
-  const wanted = [keys.workspace(orgId, wsId), keys.membership(orgId, userId), keys.workspaceMember(orgId, wsId, userId)];
+  const wanted = workspaceFactsKeys(orgId, userId, wsId);
   const items = await batchGet(db, wanted, true);
   const has = (k: { SK: string }) => items.find((i) => i.SK === k.SK);
   const ws = has(wanted[0]!);

@@ -6,9 +6,9 @@
  * forward from the cursor it read, so a redelivered stream batch never double-counts.
  */
 import { randomUUID } from 'node:crypto';
-import { GetCommand, QueryCommand, type QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, type QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { changeContext, withChangeContext } from '../core/context.js';
-import { type Db, batchGet, batchWrite, cancellationReasons, isConditionFailure, transactWrite } from '../core/db.js';
+import { type Db, getItem, batchGet, batchWrite, cancellationReasons, isConditionFailure, transactWrite } from '../core/db.js';
 import { NotFoundError } from '../core/errors.js';
 import { asMembership, projectMemberItem, workspaceMemberItem } from '../core/items.js';
 import type { Principal } from '../core/model.js';
@@ -217,8 +217,8 @@ export async function runSlice(db: Db, job: Job): Promise<void> {
 
 /** A job's status, for its creator and the organization's Owner and Administrators. */
 export async function getJob(db: Db, p: Principal, id: string): Promise<Job> {
-  const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: jobKey(p.orgId, id), ConsistentRead: true }));
-  const job = r.Item as Job | undefined;
+  const r = await getItem(db, jobKey(p.orgId, id));
+  const job = r as Job | undefined;
   if (!job || (job.created_by !== p.userId && p.role !== 'OW' && p.role !== 'AD')) throw new NotFoundError();
   const { PK: _pk, SK: _sk, type: _t, expiresAt: _e, _ctx: _c, ...view } = job as Job & Record<string, unknown>;
   return view as Job;

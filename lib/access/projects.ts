@@ -1,7 +1,8 @@
-import { GetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { type Project, type ProjectFacts, type ProjectRoleRecord, asProject, asProjectRole, projectFacts, readProject, workspaceFacts } from './effective.js';
+import { QueryCommand, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
+import { type Project, type ProjectFacts, type ProjectRoleRecord, asProject, asProjectRole, projectFacts, projectFactsKeys, readProject, workspaceFacts, workspaceFactsKeys } from './effective.js';
+import type { Caller } from '../identity/auth.js';
 export type { Project } from './effective.js';
-import { type Db, batchGet, cancellationReasons, inOrder, queryAll, transactWrite } from '../core/db.js';
+import { type Db, getItem, batchGet, cancellationReasons, inOrder, queryAll, transactWrite } from '../core/db.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.js';
 import { nextId } from '../core/ids.js';
 import { asMembership } from '../core/items.js';
@@ -15,6 +16,9 @@ import { now } from '../core/util.js';
 import { orgMembers, workspaceFor } from './workspaces.js';
 
 /** The caller's project, checked for `action`: unreadable → 404 (not revealed), readable but not allowed → 403. */
+/** What projectFor reads by key before the project's workspace is known (a route prefetches them). */
+export const projectForKeys = (c: Caller, projectId: number) => projectFactsKeys(c.orgId, c.userId, projectId);
+
 export async function projectFor(db: Db, p: Principal, projectId: number, action: Action): Promise<ProjectFacts> {
   const facts = await projectFacts(db, p.orgId, p.userId, projectId);
   if (!allows(facts.access, 'project.read', p.overrides)) throw new NotFoundError();
@@ -261,7 +265,7 @@ export async function setProjectRole(db: Db, p: Principal, input: { project: num
   await projectFor(db, p, input.project, 'project.members.manage');
   const m = await liveMember(db, p.orgId, input.user);
   if (m.role !== 'AN' && m.role !== 'RE') throw new ConflictError('Project roles apply to Annotators and Reviewers only; Managers, Administrators and Owners are never downgraded.');
-  const existing = (await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.projectRole(p.orgId, input.project, input.user), ConsistentRead: true }))).Item;
+  const existing = (await getItem(db, keys.projectRole(p.orgId, input.project, input.user)));
   const record: ProjectRoleRecord = { id: existing ? (existing.id as number) : await nextId(db, 'project_role'), project: input.project, user: input.user, role: input.role as ProjectRole, role_source: p.via === 'cognito' ? 'manual' : 'api' };
   await transactWrite(db, [
     { Put: { TableName: db.table, Item: { ...keys.projectRole(p.orgId, input.project, input.user), type: 'project_role', ...record } } },
@@ -271,7 +275,7 @@ export async function setProjectRole(db: Db, p: Principal, input: { project: num
 }
 
 export async function deleteProjectRole(db: Db, p: Principal, roleId: number): Promise<void> {
-  const ref = (await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.projectRoleId(p.orgId, roleId), ConsistentRead: true }))).Item;
+  const ref = (await getItem(db, keys.projectRoleId(p.orgId, roleId)));
   if (!ref) throw new NotFoundError();
   await projectFor(db, p, ref.project, 'project.members.manage');
   await transactWrite(db, [
@@ -321,6 +325,10 @@ async function mayCheck(db: Db, p: Principal, userId: number): Promise<void> {
  * facts and rules the API's own endpoints use, read fresh (no cache to go stale): 2 round trips for
  * a project, 1 for a workspace.
  */
+/** What checkAccess reads by key before a project's workspace is known (a route prefetches them). */
+export const checkKeys = (caller: Caller, c: Check) =>
+  c.project_id !== undefined ? projectFactsKeys(caller.orgId, c.user_id, c.project_id) : workspaceFactsKeys(caller.orgId, c.user_id, c.workspace_id!);
+
 export async function checkAccess(db: Db, p: Principal, c: Check): Promise<CheckResult> {
   await mayCheck(db, p, c.user_id);
   const facts =
@@ -334,13 +342,30 @@ export async function checkAccess(db: Db, p: Principal, c: Check): Promise<Check
   return { allowed, effective_role: access.role, reason: allowed ? access.reason : 'role_not_permitted' };
 }
 
+/** What accessibleProjects reads by key first: the user's membership. */
+export const accessibleProjectsKeys = (c: Caller, userId: number) => [keys.membership(c.orgId, userId)];
+
+/** Up to `limit` items of a Query, following LastEvaluatedKey (DynamoDB stops a page at 1 MB read). */
+async function queryUpTo(db: Db, input: Omit<QueryCommandInput, 'TableName' | 'Limit' | 'ExclusiveStartKey'>, limit: number): Promise<Record<string, unknown>[]> {
+  const out: Record<string, unknown>[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const r: QueryCommandOutput = await db.doc.send(new QueryCommand({ ...input, TableName: db.table, Limit: limit - out.length, ExclusiveStartKey: start }));
+    out.push(...(r.Items ?? []));
+    start = r.LastEvaluatedKey;
+  } while (start && out.length < limit);
+  return out;
+}
+
 /**
  * Projects a user can reach, in id order, a page at a time: Owners and Administrators every project
  * of the organization; others their direct projects and the projects of their workspaces, merged.
+ * The project items come from the queries themselves (the table and GSI2 hold them whole); only
+ * direct projects outside the user's workspaces are read by key.
  */
 export async function accessibleProjects(db: Db, p: Principal, userId: number, page: { cursor?: string; pageSize: number }): Promise<{ items: Project[]; next?: string }> {
   await mayCheck(db, p, userId);
-  const m = (await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.membership(p.orgId, userId), ConsistentRead: true }))).Item;
+  const m = await getItem(db, keys.membership(p.orgId, userId));
   if (!m) throw new NotFoundError();
   const membership = asMembership(m);
   if (!isActiveMembership(membership)) return { items: [] };
@@ -352,36 +377,39 @@ export async function accessibleProjects(db: Db, p: Principal, userId: number, p
   const org = keys.organization(p.orgId).PK;
   const limit = page.pageSize + 1;
   const from = (prefix: string) => `${prefix}${pad(after + 1)}`;
+  const found = new Map<number, Record<string, unknown>>();
   let ids: number[];
   if (membership.role === 'OW' || membership.role === 'AD') {
-    const r = await db.doc.send(
-      new QueryCommand({ TableName: db.table, KeyConditionExpression: 'PK = :pk AND SK BETWEEN :a AND :z', ExpressionAttributeValues: { ':pk': org, ':a': from('PROJ#'), ':z': 'PROJ#9999999999' }, ProjectionExpression: 'id', Limit: limit }),
-    );
-    ids = (r.Items ?? []).map((i) => i.id as number);
+    const items = await queryUpTo(db, { KeyConditionExpression: 'PK = :pk AND SK BETWEEN :a AND :z', ExpressionAttributeValues: { ':pk': org, ':a': from('PROJ#'), ':z': 'PROJ#9999999999' } }, limit);
+    for (const i of items) found.set(i.id as number, i);
+    ids = [...found.keys()];
   } else {
     const user = keys.projectMemberByUser(userId, p.orgId, 0).GSI1PK;
     const orgPad = pad(p.orgId);
     const [direct, workspaces] = await Promise.all([
-      db.doc.send(new QueryCommand({ TableName: db.table, IndexName: 'GSI1', KeyConditionExpression: 'GSI1PK = :u AND GSI1SK BETWEEN :a AND :z', ExpressionAttributeValues: { ':u': user, ':a': from(`PM#${orgPad}#`), ':z': `PM#${orgPad}#9999999999` }, Limit: limit })),
+      queryUpTo(db, { IndexName: 'GSI1', KeyConditionExpression: 'GSI1PK = :u AND GSI1SK BETWEEN :a AND :z', ExpressionAttributeValues: { ':u': user, ':a': from(`PM#${orgPad}#`), ':z': `PM#${orgPad}#9999999999` } }, limit),
       queryAll(db, { IndexName: 'GSI1', KeyConditionExpression: 'GSI1PK = :u AND begins_with(GSI1SK, :w)', ExpressionAttributeValues: { ':u': user, ':w': `WSM#${orgPad}#` } }),
     ]);
     const inWorkspaces = await Promise.all(
       workspaces.map((w) =>
-        db.doc.send(
-          new QueryCommand({
-            TableName: db.table,
+        queryUpTo(
+          db,
+          {
             IndexName: 'GSI2',
             KeyConditionExpression: 'GSI2PK = :w AND GSI2SK BETWEEN :a AND :z',
             ExpressionAttributeValues: { ':w': keys.projectInWorkspace(p.orgId, w.workspace as number, 0).GSI2PK, ':a': from('PROJ#'), ':z': 'PROJ#9999999999' },
-            Limit: limit,
-          }),
+          },
+          limit,
         ),
       ),
     );
-    ids = [...new Set([...(direct.Items ?? []).map((i) => i.project as number), ...inWorkspaces.flatMap((r) => (r.Items ?? []).map((i) => i.id as number))])].sort((a, b) => a - b).slice(0, limit);
+    for (const i of inWorkspaces.flat()) found.set(i.id as number, i);
+    ids = [...new Set([...direct.map((i) => i.project as number), ...found.keys()])].sort((a, b) => a - b).slice(0, limit);
   }
   const pageIds = ids.slice(0, page.pageSize);
-  const projects = (await batchGet(db, pageIds.map((id) => keys.project(p.orgId, id)))).map(asProject).sort((a, b) => a.id - b.id);
+  const missing = pageIds.filter((id) => !found.has(id));
+  for (const i of await batchGet(db, missing.map((id) => keys.project(p.orgId, id)))) found.set(i.id as number, i);
+  const projects = pageIds.flatMap((id) => (found.has(id) ? [asProject(found.get(id)!)] : []));
   const next = ids.length > page.pageSize ? Buffer.from(String(pageIds.at(-1))).toString('base64url') : undefined;
   return { items: projects, next };
 }

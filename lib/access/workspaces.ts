@@ -1,4 +1,5 @@
-import { type Project, type Workspace, asProject, asWorkspace, workspaceFacts } from './effective.js';
+import { type Project, type Workspace, asProject, asWorkspace, workspaceFacts, workspaceFactsKeys } from './effective.js';
+import type { Caller } from '../identity/auth.js';
 import { type Db, batchGet, cancellationReasons, inOrder, queryAll, transactWrite } from '../core/db.js';
 import { ConflictError, ForbiddenError, NotFoundError } from '../core/errors.js';
 import { nextId } from '../core/ids.js';
@@ -17,6 +18,9 @@ const isAdmin = (p: Principal) => p.role === 'OW' || p.role === 'AD';
  * The caller's workspace, checked for `action`: a workspace they cannot even read is 404 (its
  * existence is not revealed); one they can read but not act on is 403.
  */
+/** What workspaceFor reads (a route prefetches it with its caller). */
+export const workspaceForKeys = (c: Caller, wsId: number) => workspaceFactsKeys(c.orgId, c.userId, wsId);
+
 export async function workspaceFor(db: Db, p: Principal, wsId: number, action: Action): Promise<Workspace> {
   const facts = await workspaceFacts(db, p.orgId, p.userId, wsId);
   if (!allows(facts.access, 'workspace.read', p.overrides)) throw new NotFoundError();

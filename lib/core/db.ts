@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { DynamoDBClient, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
+  GetCommand,
   BatchWriteCommand,
   type BatchGetCommandOutput,
   DynamoDBDocumentClient,
@@ -19,16 +20,62 @@ export interface Db {
   table: string;
 }
 
-/** Per-request DynamoDB round-trip count, read by the local runtime's request log and the benchmark. */
-export const roundTrips = new AsyncLocalStorage<{ count: number }>();
+/**
+ * Per-request DynamoDB counts, read by the local runtime's request log and the benchmark: `calls`
+ * (every request to DynamoDB) and `trips` (sequential round trips: calls that start while none of
+ * the request's other calls is in flight; calls made in parallel count once).
+ */
+export interface RoundTrips {
+  calls: number;
+  trips: number;
+  inflight: number;
+}
+export const roundTrips = new AsyncLocalStorage<RoundTrips>();
+export const newRoundTrips = (): RoundTrips => ({ calls: 0, trips: 0, inflight: 0 });
+
+type Key = Record<string, unknown>;
+type Item = Record<string, unknown>;
+
+/**
+ * What this request has read so far, by key (null: read, and absent). The request's first
+ * BatchGetItem (the caller's membership and the items its route declared) fills it; later reads of
+ * those keys are served from it. Any write of the request empties it, so a read after a write goes to
+ * the table: what it serves is exactly what a consistent read at the start of the request returned.
+ */
+export class RequestReads {
+  readonly items = new Map<string, Item | null>();
+  /** Moves on with every write: a read that was in flight across a write is not remembered. */
+  generation = 0;
+  written(): void {
+    this.items.clear();
+    this.generation++;
+  }
+}
+export const requestReads = new AsyncLocalStorage<RequestReads>();
+const keyId = (k: Key) => `${String(k.PK)}\u0000${String(k.SK)}`;
+const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemCommand', 'TransactWriteItemsCommand', 'BatchWriteItemCommand']);
+
+/** Record what a read returned for these keys (absent ones as null) in the request's reads. */
+export function remember(reads: RequestReads, keyList: Key[], items: Item[], since = reads.generation): void {
+  if (since !== reads.generation) return;
+  for (const k of keyList) reads.items.set(keyId(k), null);
+  for (const i of items) reads.items.set(keyId(i), i);
+}
 
 export function createDb(table: string, endpoint?: string): Db {
   const client = new DynamoDBClient(endpoint ? { endpoint } : {});
   client.middlewareStack.add(
-    (next) => async (args) => {
+    (next, context) => async (args) => {
+      if (WRITES.has(String(context.commandName))) requestReads.getStore()?.written();
       const store = roundTrips.getStore();
-      if (store) store.count++;
-      return next(args);
+      if (!store) return next(args);
+      store.calls++;
+      if (store.inflight++ === 0) store.trips++;
+      try {
+        return await next(args);
+      } finally {
+        store.inflight--;
+      }
     },
     { step: 'initialize', name: 'rosterRoundTripCounter' },
   );
@@ -85,18 +132,47 @@ export async function transactWrite(db: Db, items: TransactItems, attempts = 6):
   }
 }
 
-/** BatchGet of up to any number of keys, following UnprocessedKeys until every key is answered. */
-export async function batchGet(db: Db, keyList: Record<string, unknown>[], consistent = false): Promise<Record<string, unknown>[]> {
-  const out: Record<string, unknown>[] = [];
-  for (let i = 0; i < keyList.length; i += 100) {
-    let pending: Record<string, unknown>[] | undefined = keyList.slice(i, i + 100);
+/**
+ * BatchGet of up to any number of keys (duplicates read once), following UnprocessedKeys until every
+ * key is answered. Keys this request has read already are served from its reads (see requestReads).
+ */
+export async function batchGet(db: Db, keyList: Key[], consistent = false): Promise<Item[]> {
+  const reads = requestReads.getStore();
+  const out: Item[] = [];
+  const missing: Key[] = [];
+  const seen = new Set<string>();
+  for (const k of keyList) {
+    const id = keyId(k);
+    if (seen.has(id)) continue;
+    seen.add(id);
+    const known = reads?.items.get(id);
+    if (known === undefined) missing.push(k);
+    else if (known) out.push(known);
+  }
+  const fetched: Item[] = [];
+  const since = reads?.generation;
+  for (let i = 0; i < missing.length; i += 100) {
+    let pending: Key[] | undefined = missing.slice(i, i + 100);
     while (pending?.length) {
       const r: BatchGetCommandOutput = await db.doc.send(new BatchGetCommand({ RequestItems: { [db.table]: { Keys: pending, ConsistentRead: consistent } } }));
-      out.push(...(r.Responses?.[db.table] ?? []));
+      fetched.push(...(r.Responses?.[db.table] ?? []));
       pending = r.UnprocessedKeys?.[db.table]?.Keys;
     }
   }
-  return out;
+  if (reads && consistent) remember(reads, missing, fetched, since);
+  return [...out, ...fetched];
+}
+
+/** One item by key, strongly consistent (served from the request's reads when it has read it). */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- items are as untyped as GetCommand's
+export async function getItem(db: Db, key: Key): Promise<Record<string, any> | undefined> {
+  const reads = requestReads.getStore();
+  const known = reads?.items.get(keyId(key));
+  if (known !== undefined) return known ?? undefined;
+  const since = reads?.generation;
+  const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: key, ConsistentRead: true }));
+  if (reads) remember(reads, [key], r.Item ? [r.Item] : [], since);
+  return r.Item;
 }
 
 type WriteRequest = { PutRequest: { Item: Record<string, unknown> } } | { DeleteRequest: { Key: Record<string, unknown> } };

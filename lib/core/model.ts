@@ -54,7 +54,7 @@ export interface Membership {
   user: MemberUser;
 }
 
-/** Who is calling: resolved by the authorizer from a credential and fresh membership data. */
+/** Who is calling: resolved on each request from a credential and fresh membership data. */
 export interface Principal {
   userId: number;
   orgId: number;
@@ -65,7 +65,7 @@ export interface Principal {
   overrides: Overrides;
   /** The caller's email (from the membership read on this request). */
   email?: string;
-  /** A Cognito session presented for the first time: the authorizer records the sign-in. */
+  /** A Cognito session presented for the first time: the request records the sign-in. */
   signIn?: { session: string; expires: number };
 }
 

@@ -4,6 +4,7 @@ import type { Organization } from '../core/model.js';
 import { keys } from '../core/table.js';
 import { membershipItem, newUserItem, orgInviteLookup, userPuts } from '../core/items.js';
 import { hashToken, newToken, now } from '../core/util.js';
+import { locateLegacyToken, newLegacyToken } from '../identity/legacy-tokens.js';
 
 export interface BootstrapResult {
   created: boolean;
@@ -14,13 +15,15 @@ export interface BootstrapResult {
 /**
  * On an empty table, create organization 1 and its Owner (user 1) with a legacy API token, in one
  * transaction guarded by the organization counter: concurrent or repeated starts create it once.
+ * The token is one Roster makes (it names the membership), or the string the operator chose, which
+ * is found through a lookup item.
  */
 export async function bootstrap(db: Db, opts: { email: string; token?: string; title?: string }): Promise<BootstrapResult> {
   const existing = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.counter('organization'), ConsistentRead: true }));
   if (existing.Item) return { created: false };
 
   const at = now();
-  const token = opts.token ?? newToken();
+  const token = opts.token ?? newLegacyToken(1, 1);
   const tokenHash = hashToken(token);
   const org: Organization = {
     id: 1,
@@ -42,7 +45,7 @@ export async function bootstrap(db: Db, opts: { email: string; token?: string; t
       create(keys.organization(org.id), { type: 'organization', ...org }),
       ...userPuts(db.table, owner),
       create({}, { ...membershipItem(org.id, owner, 'OW', 'system', at), tokenHash }),
-      create(keys.token(tokenHash), { type: 'legacy_token', userId: owner.id, orgId: org.id, created_at: at }),
+      ...(locateLegacyToken(token) ? [] : [create(keys.token(tokenHash), { type: 'legacy_token', userId: owner.id, orgId: org.id, created_at: at })]),
       create({}, orgInviteLookup(org.id, org.token)),
     ]);
   } catch (err) {

@@ -1,5 +1,5 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { type Db, batchGet, cancellationReasons, transactWrite } from '../core/db.js';
+import { type Db, getItem, batchGet, cancellationReasons, transactWrite } from '../core/db.js';
 import type { Directory } from '../identity/directory.js';
 import { ConflictError, NotFoundError, ValidationError } from '../core/errors.js';
 import { asMembership, asOrganization, asUser, membershipItem, orgInviteLookup, projectMemberItem, workspaceMemberItem } from '../core/items.js';
@@ -18,9 +18,9 @@ const inviteKey = (orgId: number, email: string) => ({ PK: keys.organization(org
 export const inviteUrl = (base: string, token: string) => `${base}/user/signup/?token=${token}`;
 
 async function organization(db: Db, orgId: number): Promise<Organization> {
-  const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.organization(orgId), ConsistentRead: true }));
-  if (!r.Item) throw new NotFoundError();
-  return asOrganization(r.Item);
+  const r = await getItem(db, keys.organization(orgId));
+  if (!r) throw new NotFoundError();
+  return asOrganization(r);
 }
 
 /** GET /api/invite: the organization's invite link (joining through it gives role NO until someone assigns one). */
@@ -93,7 +93,7 @@ export async function sendInvites(db: Db, p: Principal, req: InviteRequest, base
     const hash = hashToken(token);
     const expires = new Date(Date.now() + INVITE_DAYS * 86_400_000);
     const ttl = Math.floor(expires.getTime() / 1000);
-    const existing = (await db.doc.send(new GetCommand({ TableName: db.table, Key: inviteKey(p.orgId, email), ConsistentRead: true }))).Item;
+    const existing = (await getItem(db, inviteKey(p.orgId, email)));
     await transactWrite(db, [
       {
         Put: {
@@ -133,7 +133,7 @@ export async function sendInvites(db: Db, p: Principal, req: InviteRequest, base
 export async function revokeInvite(db: Db, p: Principal, email: string) {
   await authorize(db, p, p.orgId, 'organization.invite');
   const key = inviteKey(p.orgId, email.toLowerCase());
-  const invite = (await db.doc.send(new GetCommand({ TableName: db.table, Key: key, ConsistentRead: true }))).Item;
+  const invite = (await getItem(db, key));
   if (!invite) throw new NotFoundError('No pending invitation for this email.');
   try {
     await transactWrite(db, [
@@ -165,7 +165,7 @@ export interface Signup {
  */
 export async function acceptInvite(db: Db, s: Signup, caller: Principal | undefined, directory: Directory): Promise<{ user: User; membership: Membership }> {
   const email = s.email.toLowerCase();
-  const found = (await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.token(hashToken(s.token)), ConsistentRead: true }))).Item;
+  const found = (await getItem(db, keys.token(hashToken(s.token))));
   const valid = found && (found.type === 'org_invite' || (found.type === 'invite' && found.expiresAt * 1000 > Date.now()));
   if (!valid) throw new NotFoundError('This invitation is invalid, expired or revoked.');
   if (found.type === 'invite' && found.email !== email) throw new ValidationError('Validation error', { email: ['This invitation was sent to another address.'] });
@@ -174,7 +174,7 @@ export async function acceptInvite(db: Db, s: Signup, caller: Principal | undefi
   const consume: Record<string, unknown>[] = [];
   let invite: Record<string, unknown> | undefined;
   if (found.type === 'invite') {
-    invite = (await db.doc.send(new GetCommand({ TableName: db.table, Key: inviteKey(orgId, email), ConsistentRead: true }))).Item;
+    invite = (await getItem(db, inviteKey(orgId, email)));
     if (!invite || invite.tokenHash !== hashToken(s.token)) throw new NotFoundError('This invitation is invalid, expired or revoked.');
     role = invite.role as Role;
     consume.push(
@@ -186,7 +186,7 @@ export async function acceptInvite(db: Db, s: Signup, caller: Principal | undefi
   // An emailed invitation also brings its workspaces and projects (those that still exist).
   const joins = invite ? await invitedPlaces(db, orgId, invite) : [];
 
-  const claim = (await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.email(email), ConsistentRead: true }))).Item;
+  const claim = (await getItem(db, keys.email(email)));
   if (!claim) {
     if (caller) throw new ValidationError('Validation error', { email: ['Sign up without credentials, or use the address of your account.'] });
     const created = await insertUser(
@@ -203,7 +203,7 @@ export async function acceptInvite(db: Db, s: Signup, caller: Principal | undefi
   const proven = found.type === 'invite' || caller?.userId === claim.userId;
   if (!proven) throw new ConflictError('An account with this email exists: sign in and accept the invitation with your credentials.');
   if (caller && caller.userId !== claim.userId) throw new ConflictError('This invitation is for another account.');
-  const user = asUser((await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.user(claim.userId), ConsistentRead: true }))).Item!);
+  const user = asUser((await getItem(db, keys.user(claim.userId)))!);
   // An account made through the shared link never proved its address; the emailed invitation does:
   // whoever holds it takes the account over with a new password (the squatter is locked out).
   const takeover = found.type === 'invite' && user.email_verified === false;

@@ -1,5 +1,5 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type Db, batchGet, cancellationReasons, queryAll, transactWrite } from '../core/db.js';
+import { type Db, getItem, batchGet, cancellationReasons, queryAll, transactWrite } from '../core/db.js';
 import type { Directory } from '../identity/directory.js';
 import { ConflictError, ForbiddenError, MethodNotAllowedError, NotFoundError, ValidationError } from '../core/errors.js';
 import { nextId } from '../core/ids.js';
@@ -8,6 +8,7 @@ import { type Membership, type Organization, type Principal, isActiveMembership 
 import { type Filter, type Page, type PageRequest, queryPrefixPage } from '../core/pagination.js';
 import { type Action, type Overrides, canInOrganization } from '../core/permissions.js';
 import type { Role } from '../core/roles.js';
+import type { Caller } from '../identity/auth.js';
 import { keys } from '../core/table.js';
 import { newToken, now } from '../core/util.js';
 
@@ -19,7 +20,7 @@ export interface Standing {
 
 /**
  * The caller's role in organization `orgId`, checked against `action`. The active organization is
- * already resolved by the authorizer; any other organization costs one BatchGet (the caller's
+ * already resolved with the caller; any other organization costs one BatchGet (the caller's
  * membership there and its overrides). Not a member → 404 (another organization's existence is not
  * revealed); `activeOnly` operations on another of the caller's organizations → 403, as in LSE.
  */
@@ -45,14 +46,14 @@ export async function liveMember(db: Db, orgId: number, userId: number): Promise
 }
 
 async function getMembership(db: Db, orgId: number, userId: number): Promise<Membership | undefined> {
-  const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.membership(orgId, userId), ConsistentRead: true }));
-  return r.Item ? asMembership(r.Item) : undefined;
+  const r = await getItem(db, keys.membership(orgId, userId));
+  return r ? asMembership(r) : undefined;
 }
 
 async function getOrganizationItem(db: Db, orgId: number): Promise<Organization> {
-  const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.organization(orgId), ConsistentRead: true }));
-  if (!r.Item) throw new NotFoundError();
-  return asOrganization(r.Item);
+  const r = await getItem(db, keys.organization(orgId));
+  if (!r) throw new NotFoundError();
+  return asOrganization(r);
 }
 
 /** Every membership of a user, across organizations (GSI1). */
@@ -66,11 +67,15 @@ export async function membershipsOf(db: Db, userId: number): Promise<Membership[
 }
 
 /** Organizations the caller is an active member of: one index Query, then one BatchGet per 100. */
-export async function listOrganizations(db: Db, p: Principal): Promise<Organization[]> {
-  const memberships = (await membershipsOf(db, p.userId)).filter(isActiveMembership);
-  const orgs = (await batchGet(db, memberships.map((m) => keys.organization(m.organization)))).map(asOrganization);
+/** The organizations the caller is an active member of (`memberships`: their memberships Query, when already started). */
+export async function listOrganizations(db: Db, p: Principal, memberships?: Promise<Membership[]>): Promise<Organization[]> {
+  const active = (await (memberships ?? membershipsOf(db, p.userId))).filter(isActiveMembership);
+  const orgs = (await batchGet(db, active.map((m) => keys.organization(m.organization)))).map(asOrganization);
   return orgs.sort((a, b) => a.id - b.id);
 }
+
+/** What getOrganization reads by key: the caller's membership there and the organization. */
+export const organizationKeys = (c: Caller, orgId: number) => [keys.membership(orgId, c.userId), keys.organization(orgId)];
 
 /** An organization the caller belongs to, with the caller's standing in it. */
 export async function getOrganization(db: Db, p: Principal, orgId: number): Promise<{ organization: Organization; standing: Standing }> {

@@ -36,7 +36,7 @@ function checkRoles(permission: Action, roles: Role[]): Role[] {
 }
 
 export async function listOverrides(db: Db, p: Principal, orgId: number) {
-  // Active organization only: its overrides are the ones the authorizer read on this request.
+  // Active organization only: its overrides are the ones authentication read on this request.
   const o = (await authorize(db, p, orgId, 'organization.update', { activeOnly: true })).overrides;
   return (Object.entries(o) as [Action, Role[]][]).filter(([k]) => k in CONFIGURABLE).map(([k, roles]) => permissionView(orgId, k, roles));
 }

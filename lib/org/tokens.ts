@@ -1,6 +1,6 @@
-import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { signAccessToken } from '../identity/access-tokens.js';
-import { type Db, batchGet, cancellationReasons, isConditionFailure, queryAll, transactWrite } from '../core/db.js';
+import { type Db, getItem, batchGet, cancellationReasons, isConditionFailure, queryAll, transactWrite } from '../core/db.js';
 import { AuthenticationError, ConflictError, ForbiddenError, NotFoundError } from '../core/errors.js';
 import { asOrganization } from '../core/items.js';
 import { type Membership, type Principal, isActiveMembership } from '../core/model.js';
@@ -9,18 +9,21 @@ import { canInOrganization } from '../core/permissions.js';
 import { type TokenPolicy, tokenPolicyOf } from '../core/settings.js';
 import { keys, pad } from '../core/table.js';
 import { hashToken, newToken, now } from '../core/util.js';
+import { locateLegacyToken, newLegacyToken } from '../identity/legacy-tokens.js';
 
 // ---------------------------------------------------------------------------------------------
 // Legacy tokens: one per member, `Authorization: Token <key>`.
 
 /**
- * Issue a new legacy API token for a user in one organization, replacing the previous one (whose
- * lookup item is deleted in the same transaction, so the old token stops working at once). Returns
- * the token; only its hash is stored.
+ * Issue a new legacy API token for a user in one organization, replacing the previous one (the
+ * membership holds the one current token's hash, so the old token stops working at once; a lookup
+ * item the previous one had, if it was of the older form, goes in the same transaction). The token
+ * names its membership (see identity/legacy-tokens.ts), so it needs no lookup item of its own.
+ * Returns the token; only its hash is stored.
  */
-export async function resetLegacyToken(db: Db, orgId: number, userId: number, token = newToken(), known?: { tokenHash?: string }): Promise<string> {
+export async function resetLegacyToken(db: Db, orgId: number, userId: number, token = newLegacyToken(orgId, userId), known?: { tokenHash?: string }): Promise<string> {
   // `known`: the membership as the caller just read it (spares a read; the transaction re-checks it).
-  const item = known ?? (await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.membership(orgId, userId), ConsistentRead: true }))).Item;
+  const item = known ?? (await getItem(db, keys.membership(orgId, userId)));
   if (!item) throw new NotFoundError('Member not found.');
   const previous = item.tokenHash as string | undefined;
   const hash = hashToken(token);
@@ -36,13 +39,10 @@ export async function resetLegacyToken(db: Db, orgId: number, userId: number, to
           ExpressionAttributeValues: { ':h': hash, ...(previous ? { ':prev': previous } : {}) },
         },
       },
-      {
-        Put: {
-          TableName: db.table,
-          Item: { ...keys.token(hash), type: 'legacy_token', userId, orgId, created_at: now() },
-          ConditionExpression: 'attribute_not_exists(PK)',
-        },
-      },
+      // A token of another form (one a script chose) is found through its lookup item.
+      ...(locateLegacyToken(token)
+        ? []
+        : [{ Put: { TableName: db.table, Item: { ...keys.token(hash), type: 'legacy_token', userId, orgId, created_at: now() }, ConditionExpression: 'attribute_not_exists(PK)' } }]),
       ...(previous ? [{ Delete: { TableName: db.table, Key: keys.token(previous) } }] : []),
     ]);
   } catch (err) {
@@ -62,10 +62,10 @@ async function requireTokens(db: Db, p: Principal): Promise<void> {
  */
 export async function legacyToken(db: Db, p: Principal): Promise<{ token: string } | { detail: string }> {
   await requireTokens(db, p);
-  const m = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.membership(p.orgId, p.userId), ConsistentRead: true }));
-  if (!m.Item) throw new NotFoundError('Member not found.');
-  if (m.Item.tokenHash) return { detail: 'Your token was shown when it was created. Reset it with POST /api/current-user/reset-token/ to get a new one.' };
-  return { token: await resetLegacyToken(db, p.orgId, p.userId, newToken(), m.Item) };
+  const m = await getItem(db, keys.membership(p.orgId, p.userId));
+  if (!m) throw new NotFoundError('Member not found.');
+  if (m.tokenHash) return { detail: 'Your token was shown when it was created. Reset it with POST /api/current-user/reset-token/ to get a new one.' };
+  return { token: await resetLegacyToken(db, p.orgId, p.userId, newLegacyToken(p.orgId, p.userId), m) };
 }
 
 export async function resetOwnLegacyToken(db: Db, p: Principal): Promise<string> {
@@ -86,14 +86,14 @@ export interface PatView {
 }
 
 async function memberSince(db: Db, p: Principal): Promise<string> {
-  const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.membership(p.orgId, p.userId), ConsistentRead: true }));
-  return String(r.Item?.created_at);
+  const r = await getItem(db, keys.membership(p.orgId, p.userId));
+  return String(r?.created_at);
 }
 
 async function policyOf(db: Db, orgId: number): Promise<TokenPolicy> {
-  const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.organization(orgId), ConsistentRead: true }));
-  if (!r.Item) throw new NotFoundError();
-  return tokenPolicyOf(asOrganization(r.Item));
+  const r = await getItem(db, keys.organization(orgId));
+  if (!r) throw new NotFoundError();
+  return tokenPolicyOf(asOrganization(r));
 }
 
 /** Create a personal access token, shown this once; it lives for the organization's api_token_ttl_days. */
@@ -141,9 +141,9 @@ interface PatRecord {
 
 async function findPat(db: Db, token: string): Promise<PatRecord | undefined> {
   const hash = hashToken(token);
-  const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.token(hash), ConsistentRead: true }));
-  if (r.Item?.type !== 'pat' || Date.parse(String(r.Item.expires_at)) <= Date.now()) return undefined;
-  return { hash, userId: r.Item.userId, orgId: r.Item.orgId, expires_at: r.Item.expires_at, member_since: r.Item.member_since };
+  const r = await getItem(db, keys.token(hash));
+  if (r?.type !== 'pat' || Date.parse(String(r.expires_at)) <= Date.now()) return undefined;
+  return { hash, userId: r.userId, orgId: r.orgId, expires_at: r.expires_at, member_since: r.member_since };
 }
 
 const deletePat = (db: Db, pat: PatRecord) => [
@@ -212,14 +212,14 @@ export async function getTokenPolicy(db: Db, p: Principal): Promise<TokenPolicy>
 }
 
 /**
- * Switching a token kind off makes its tokens fail on the next request (the authorizer reads the
+ * Switching a token kind off makes its tokens fail on the next request (authentication reads the
  * policy). One conditional write over the policy that was read, so concurrent edits never mix.
  */
 export async function setTokenPolicy(db: Db, p: Principal, patch: Partial<TokenPolicy>): Promise<TokenPolicy> {
   await authorize(db, p, p.orgId, 'organization.sso.configure');
-  const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.organization(p.orgId), ConsistentRead: true }));
-  if (!r.Item) throw new NotFoundError();
-  const stored = (r.Item.token_policy ?? null) as Partial<TokenPolicy> | null;
+  const r = await getItem(db, keys.organization(p.orgId));
+  if (!r) throw new NotFoundError();
+  const stored = (r.token_policy ?? null) as Partial<TokenPolicy> | null;
   const next = { ...stored, ...Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined)) };
   try {
     await db.doc.send(

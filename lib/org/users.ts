@@ -1,5 +1,5 @@
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { type Db, batchGet, cancellationReasons, queryAll, transactWrite } from '../core/db.js';
+import { type Db, getItem, batchGet, cancellationReasons, queryAll, transactWrite } from '../core/db.js';
 import type { Directory } from '../identity/directory.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.js';
 import { nextId } from '../core/ids.js';
@@ -8,6 +8,7 @@ import { type Membership, type Organization, type Principal, type User, isActive
 import { authorize, membershipsOf } from './organizations.js';
 import type { Role, RoleSource } from '../core/roles.js';
 import { keys } from '../core/table.js';
+import type { Caller } from '../identity/auth.js';
 import { now } from '../core/util.js';
 
 const emailTaken = () =>
@@ -58,8 +59,8 @@ export async function createUser(db: Db, p: Principal, input: NewUser & { passwo
 }
 
 async function getUserItem(db: Db, userId: number): Promise<User | undefined> {
-  const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: keys.user(userId), ConsistentRead: true }));
-  return r.Item ? asUser(r.Item) : undefined;
+  const r = await getItem(db, keys.user(userId));
+  return r ? asUser(r) : undefined;
 }
 
 /**
@@ -177,20 +178,23 @@ export async function updateUser(db: Db, p: Principal, userId: number, patch: Us
   return { user: next, memberships: memberships.map((m) => ({ ...m, user: copy })) };
 }
 
+/** What currentUser reads by key: the caller's user record (a route prefetches it with the caller). */
+export const currentUserKeys = (c: Caller) => [keys.user(c.userId)];
+
 /**
  * The caller's user record, the organization this request acts in and all of their memberships:
- * one BatchGet and one index Query, in parallel.
+ * one BatchGet and one index Query, in parallel (`memberships`: the Query, when already started).
  */
-export async function currentUser(db: Db, p: Principal): Promise<{ user: User; memberships: Membership[]; organization?: Organization }> {
+export async function currentUser(db: Db, p: Principal, memberships?: Promise<Membership[]>): Promise<{ user: User; memberships: Membership[]; organization?: Organization }> {
   const userKey = keys.user(p.userId);
-  const [items, memberships] = await Promise.all([batchGet(db, [userKey, keys.organization(p.orgId)]), membershipsOf(db, p.userId)]);
+  const [items, all] = await Promise.all([batchGet(db, [userKey, keys.organization(p.orgId)], true), memberships ?? membershipsOf(db, p.userId)]);
   const userItem = items.find((i) => i.PK === userKey.PK);
   const orgItem = items.find((i) => i.PK !== userKey.PK);
   if (!userItem) throw new NotFoundError('User not found.');
   return {
     // The organization a request acts in is the principal's (a legacy token's own organization).
     user: { ...asUser(userItem), active_organization: p.orgId },
-    memberships,
+    memberships: all,
     organization: orgItem ? asOrganization(orgItem) : undefined,
   };
 }

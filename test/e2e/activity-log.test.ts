@@ -267,7 +267,7 @@ describe('changes made through the API are readable from the log within 2 second
     const r = await change('POST', '/api/current-user/reset-token/', as(resetter));
     expect(r.status).toBe(201);
     const fresh = r.body.token as string;
-    expect(fresh).toMatch(/^[0-9a-f]{40}$/);
+    expect(fresh).toMatch(/^rlt_1_\d+_[0-9a-f]{40}$/);
     const e = await logged(r.at, is('membership.token_reset', { user_id: resetter.userId, request_url: '/api/current-user/reset-token/' }));
     expect(e).toMatchObject({ ...actor(resetter), request_method: 'POST', ip_address: LOCAL_IP, source: 'api', subject_user_id: resetter.userId });
     const all = JSON.stringify((await logs('page_size=-1')).body);

@@ -81,7 +81,7 @@ describe('npm start', () => {
   it('prints the Owner\'s generated token once when none is configured', async () => {
     const p = start({ PORT: String(await freePort()), ROSTER_DATA_DIR: mkdtempSync(join(tmpdir(), 'roster-tok-')), ROSTER_BOOTSTRAP_TOKEN: '' });
     const out = await p.ready();
-    const token = /shown this once: ([0-9a-f]{40})/.exec(out)?.[1];
+    const token = /shown this once: (rlt_1_1_[0-9a-f]{40})/.exec(out)?.[1];
     expect(token).toBeDefined();
     const port = Number(/serving http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]);
     expect((await fetch(`http://127.0.0.1:${port}/api/current-user/whoami`, { headers: { authorization: `Token ${token}` } })).status).toBe(200);

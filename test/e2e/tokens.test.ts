@@ -3,6 +3,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localCognitoClient } from '../../infra/local/cognito.js';
 import { createDb, type Db } from '../../lib/core/db.js';
+import { keys } from '../../lib/core/table.js';
 import { type Member, addMember, otherOrg } from '../support/db.js';
 import { lseErrors } from '../support/lse-schema.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';
@@ -83,7 +84,7 @@ describe('legacy token', () => {
     const first = await call('GET', '/api/current-user/token', { headers: bearer(jwt) });
     expect(first.status).toBe(200);
     expect(Object.keys(first.body)).toEqual(['token']);
-    expect(first.body.token).toMatch(/^[0-9a-f]{40}$/);
+    expect(first.body.token).toMatch(/^rlt_1_\d+_[0-9a-f]{40}$/);
     keep(first.body.token);
     expect(await whoami(first.body.token)).toMatchObject({ status: 200, body: { id: created.body.id } });
 
@@ -101,7 +102,7 @@ describe('legacy token', () => {
     expect((await whoami(m.token)).status).toBe(200);
     const r = await call('POST', '/api/current-user/reset-token/', { token: m.token });
     expect(r.status).toBe(201);
-    expect(r.body.token).toMatch(/^[0-9a-f]{40}$/);
+    expect(r.body.token).toMatch(/^rlt_1_\d+_[0-9a-f]{40}$/);
     keep(r.body.token);
     expect(r.body.token).not.toBe(m.token);
     expect(await whoami(m.token)).toMatchObject({ status: 401, body: { detail: expect.any(String) } });
@@ -214,7 +215,7 @@ describe('concurrency', () => {
     expect((await whoamiWith(bearer(await accessFor(winner)))).status).toBe(200);
   });
 
-  it('leaves exactly one working legacy token (and one stored lookup) after 5 concurrent resets', async () => {
+  it('leaves exactly one working legacy token, and no lookup item (the token names its membership), after 5 concurrent resets', async () => {
     const m = await member();
     const replies = await Promise.all(Array.from({ length: 5 }, () => call('POST', '/api/current-user/reset-token/', { token: m.token })));
     for (const r of replies) if (r.body?.token) keep(r.body.token);
@@ -223,8 +224,10 @@ describe('concurrency', () => {
     for (const r of replies) if ((await whoami(r.body.token)).status === 200) working.push(r.body.token);
     expect(working).toHaveLength(1);
     expect((await whoami(m.token)).status).toBe(401);
-    const lookups = (await scanAll()).filter((i) => i.type === 'legacy_token' && i.userId === m.userId);
-    expect(lookups).toHaveLength(1);
+    const items = await scanAll();
+    expect(items.filter((i) => i.type === 'legacy_token' && i.userId === m.userId)).toHaveLength(0);
+    const own = keys.membership(1, m.userId);
+    expect(items.find((i) => i.PK === own.PK && i.SK === own.SK)?.tokenHash).toMatch(/^[0-9a-f]{64}$/);
   });
 });
 

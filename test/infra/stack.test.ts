@@ -2,7 +2,7 @@ import { App, type CfnElement, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { gatewayPath, handlerRef, routes } from '../../functions/routes.js';
+import { authentication, gatewayPath, handlerRef, routes } from '../../functions/routes.js';
 import { SECURITY_EVENT_ACTIONS, TABLE_ACTIONS } from '../../infra/constructs/roster-function.js';
 import { RosterStack } from '../../infra/stack.js';
 import { TABLE } from '../../lib/core/table.js';
@@ -37,26 +37,20 @@ describe('Roster stack', () => {
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain' });
   });
 
-  it('declares every route of the route table, and a $default route, each behind the Lambda authorizer', () => {
+  it('declares every route of the route table, and a $default route, with no Lambda authorizer in front of any', () => {
     const declared = resources('AWS::ApiGatewayV2::Route').map(([, r]) => r.Properties);
     expect(declared.map((r) => r.RouteKey).sort()).toEqual(['$default', ...routes.map((r) => `${r.method} ${gatewayPath(r.path)}`)].sort());
-    const [authorizerId] = Object.keys(template.findResources('AWS::ApiGatewayV2::Authorizer'));
+    expect(resources('AWS::ApiGatewayV2::Authorizer')).toEqual([]);
     for (const r of declared) {
-      expect(r.AuthorizationType).toBe('CUSTOM');
-      expect(r.AuthorizerId).toEqual({ Ref: authorizerId });
+      expect(r.AuthorizerId).toBeUndefined();
+      expect(r.AuthorizationType ?? 'NONE').toBe('NONE');
     }
-    template.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
-      AuthorizerType: 'REQUEST',
-      AuthorizerPayloadFormatVersion: '2.0',
-      EnableSimpleResponses: true,
-      AuthorizerResultTtlInSeconds: 0,
-    });
   });
 
   it('runs every function on Node.js 22, arm64, with source maps and a log group with retention', () => {
     const fns = resources('AWS::Lambda::Function');
-    // Route modules, the authorizer, the fallback, the invitation message, the stream consumer, the digest job.
-    expect(fns).toHaveLength(new Set(routes.map((r) => handlerRef(r.handler).module)).size + 5);
+    // Route modules, the fallback, the invitation message, the stream consumer, the digest job.
+    expect(fns).toHaveLength(new Set(routes.map((r) => handlerRef(r.handler).module)).size + 4);
     for (const [, fn] of fns) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -92,14 +86,15 @@ describe('Roster stack', () => {
     }
   });
 
-  it('grants Cognito admin calls and the signing secret only to the functions whose routes need them, each with its variable', () => {
+  it('grants Cognito admin calls only to the functions whose routes need them, and to every route function what authenticating needs (signing secret, user pool), each with its variable', () => {
     const statementsOf = (role: { node: { findChild(id: string): { node: { defaultChild?: unknown } } } }) =>
       template.toJSON().Resources[stack.getLogicalId(role.node.findChild('DefaultPolicy').node.defaultChild as CfnElement)].Properties.PolicyDocument.Statement as { Action: string[] | string }[];
     for (const route of routes) {
       const fn = stack.api.functions[`${route.method} ${route.path}`]!;
       const actions = statementsOf(fn.role).flatMap((st) => [st.Action].flat());
       const env = template.toJSON().Resources[stack.getLogicalId(fn.fn.node.defaultChild as CfnElement)].Properties.Environment.Variables;
-      const needs = moduleOf(route).flatMap((r) => r.needs ?? []);
+      const needs = [...moduleOf(route).flatMap((r) => r.needs ?? []), ...authentication];
+      expect(['SIGNING_SECRET_ARN', 'COGNITO_USER_POOL_ID', 'COGNITO_CLIENT_ID'].filter((v) => !(v in env)), route.path).toEqual([]);
       expect(actions.some((a) => a.startsWith('cognito-idp:AdminDisableUser')), route.path).toBe(needs.includes('directory'));
       expect(actions.includes('cognito-idp:AdminCreateUser'), route.path).toBe(needs.includes('directory') || needs.includes('mailer'));
       expect(actions.includes('secretsmanager:GetSecretValue'), route.path).toBe(needs.includes('signingKey'));
@@ -168,6 +163,7 @@ describe('Roster stack', () => {
       .flatMap((m) => Object.entries(m.data as Record<string, string>));
     const exportBucket = checked.getLogicalId(checked.exports.bucket.node.defaultChild as CfnElement);
     expect(acks.map(([id]) => id).sort()).toEqual([
+      'Annotation::AwsSolutions-APIG4',
       'Annotation::AwsSolutions-COG2',
       'Annotation::AwsSolutions-COG8',
       'Annotation::AwsSolutions-IAM5[Resource::*]',

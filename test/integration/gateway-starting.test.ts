@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { createGateway } from '../../infra/local/gateway.js';
-import { authorizer, fallback, routes } from '../../functions/routes.js';
+import { fallback, routes } from '../../functions/routes.js';
 
 describe('local API gateway while Roster starts', () => {
   it('answers 503 with {detail} and Retry-After until the runtime is ready, then serves routes', async () => {
@@ -9,12 +9,11 @@ describe('local API gateway while Roster starts', () => {
     const loaded: string[] = [];
     const server = createGateway({
       routes,
-      authorizer: authorizer.handler,
       fallback: fallback.handler,
       ready: () => ready,
       load: async (module) => {
         loaded.push(module);
-        return async () => ({ statusCode: 200, body: '{}', isAuthorized: false, context: { error: 'no' } });
+        return async () => ({ statusCode: 200, body: '{}' });
       },
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
