@@ -13,8 +13,11 @@ const check = z
   })
   .refine((c) => (c.project_id === undefined) !== (c.workspace_id === undefined), { message: 'Give exactly one of project_id and workspace_id.' });
 
+/** The body of POST /api/access/check: one check, or `{checks: [...]}` (up to 100). */
+export const checkBody = z.union([check, z.object({ checks: z.array(check).min(1).max(100) })]);
+
 /** POST /api/access/check: one check, or `{checks: [...]}` (up to 100) → `{results: [...]}`. */
-export const checkOne = api({ status: 200, body: z.union([check, z.object({ checks: z.array(check).min(1).max(100) })]) }, async ({ principal, body, db }) => {
+export const checkOne = api({ status: 200, body: checkBody }, async ({ principal, body, db }) => {
   if ('checks' in body) return ok({ results: await Promise.all(body.checks.map((c) => checkAccess(db, principal, c))) });
   return ok(await checkAccess(db, principal, body));
 });
