@@ -219,20 +219,22 @@ const errorHandler = (): MiddlewareObj<ApiEvent, ApiResult> => ({
 });
 
 /**
- * Build a Lambda handler for one route: header normalizer → body limit → JSON body parser (when the
- * route takes a body) → validation (principal, params, query, body) → logger → error handler.
+ * Build a Lambda handler for one route: logger → header normalizer → body limit → JSON body parser
+ * (when the route takes a body) → validation (principal, params, query, body) → error handler. The
+ * logger is given this invocation's Lambda context first, so every line of the invocation carries
+ * it, a refusal's in validation included (not the invocation before's).
  */
 export function api<P extends z.ZodType = z.ZodObject, Q extends z.ZodType = z.ZodObject, B extends z.ZodType = z.ZodUnknown>(
   spec: Spec<P, Q, B>,
   fn: (input: Input<z.output<P>, z.output<Q>, z.output<B>>) => Promise<ApiResult>,
 ) {
   const chain = middy<ApiEvent, ApiResult, Error, Context & { input: Input<z.output<P>, z.output<Q>, z.output<B>> }>()
+    .use(injectLambdaContext(logger))
     .use(httpHeaderNormalizer())
     .use(bodyLimit());
   if (spec.body) chain.use(httpJsonBodyParser());
   return chain
     .use(validation(spec as Spec<z.ZodType<z.output<P>>, z.ZodType<z.output<Q>>, z.ZodType<z.output<B>>>))
-    .use(injectLambdaContext(logger))
     .use(errorHandler())
     .handler(async (_event, context) => {
       const response = await withChangeContext(context.input.change, () => fn(context.input));
