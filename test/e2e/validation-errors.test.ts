@@ -43,9 +43,12 @@ describe('POST /api/access/check', () => {
   });
 
   it('still answers a valid check in either form', async () => {
-    const one = await call('POST', '/api/access/check', { token: OWNER_TOKEN, body: { ...check, action: 'organization.read', project_id: undefined, workspace_id: 1 } });
-    expect(one.status).not.toBe(400);
-    expect(one.status).toBeLessThan(500);
+    const one = await call('POST', '/api/access/check', { token: OWNER_TOKEN, body: { user_id: 1, action: 'organization.read', workspace_id: 1 } });
+    expect(one.status, JSON.stringify(one.body)).toBeLessThan(400);
+    expect(one.body.results).toBeUndefined();
+    const batch = await call('POST', '/api/access/check', { token: OWNER_TOKEN, body: { checks: [{ user_id: 1, action: 'organization.read', workspace_id: 1 }, check] } });
+    expect(batch.status, JSON.stringify(batch.body)).toBeLessThan(400);
+    expect(batch.body.results).toHaveLength(2);
   });
 });
 
