@@ -81,11 +81,52 @@ export interface Input<P, Q, B, E = undefined> {
   reads: RequestReads;
 }
 
-const fieldErrors = (error: z.ZodError): FieldErrors => {
+type Issue = z.core.$ZodIssue;
+type Located = { path: readonly PropertyKey[]; issue: Issue };
+
+/** A value as a message names it: strings bare, anything else as JSON. */
+const named = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));
+const expected = (values: readonly unknown[]) => (values.length === 1 ? `Expected ${named(values[0])}.` : `Expected one of: ${values.map(named).join(', ')}.`);
+
+/** A field the caller did not send: zod reports it as an invalid type, "received undefined". */
+const isMissing = (issue: Issue) => issue.code === 'invalid_type' && / received undefined$/.test(issue.message);
+
+/** What to tell the caller about one issue: an enum's or literal's allowed values, DRF's "required", else zod's message. */
+function issueMessage(issue: Issue): string {
+  if (issue.code === 'invalid_value') return expected(issue.values);
+  if (issue.code === 'invalid_union' && !issue.errors.length && 'options' in issue && issue.options?.length) return expected(issue.options);
+  if (isMissing(issue)) return 'This field is required.';
+  return issue.message;
+}
+
+/**
+ * Issues with their full paths, a union's replaced by those of the alternative the input fits
+ * best: the first of those missing the fewest of their own fields (a field missing deeper down
+ * means the input did reach that far into the alternative). So `{action: "nope", …}` against
+ * "one check or {checks: [...]}" is told about `action`, not that `checks` is missing, and
+ * `{checks: [{action: "nope"}]}` about `checks.0.action`. (zod reports a missing enum field as an
+ * invalid option, so only fields of other types count as missing.)
+ */
+function located(issues: readonly Issue[], prefix: readonly PropertyKey[] = []): Located[] {
+  return issues.flatMap((issue): Located[] => {
+    const path = [...prefix, ...issue.path];
+    if (issue.code !== 'invalid_union' || !issue.errors.length) return [{ path, issue }];
+    // A union of literals (`z.literal(1).or(z.literal(null))`): one issue listing them all.
+    const only = issue.errors.map((e) => (e.length === 1 && e[0]!.code === 'invalid_value' && !e[0]!.path.length ? e[0]! : undefined));
+    if (only.every(Boolean)) return [{ path, issue: { ...issue, code: 'invalid_value', values: only.flatMap((i) => (i as z.core.$ZodIssueInvalidValue).values) } as Issue }];
+    const missing = (errors: readonly Issue[]) => errors.filter((i) => i.path.length === 1 && isMissing(i)).length;
+    const best = issue.errors.reduce((a, b) => (missing(b) < missing(a) ? b : a));
+    return located(best, path);
+  });
+}
+
+/** zod's issues as DRF's field errors: `{"checks.0.action": ["Expected one of: project.read, …."]}`. */
+export const fieldErrors = (error: z.ZodError): FieldErrors => {
   const out: FieldErrors = {};
-  for (const issue of error.issues) {
-    const key = issue.path.length ? issue.path.join('.') : 'non_field_errors';
-    (out[key] ??= []).push(issue.message);
+  for (const { path, issue } of located(error.issues)) {
+    const key = path.length ? path.map(String).join('.') : 'non_field_errors';
+    const message = issueMessage(issue);
+    if (!(out[key] ??= []).includes(message)) out[key].push(message);
   }
   return out;
 };
@@ -249,20 +290,22 @@ const errorHandler = (): MiddlewareObj<ApiEvent, ApiResult> => ({
 });
 
 /**
- * Build a Lambda handler for one route: header normalizer → body limit → JSON body parser (when the
- * route takes a body) → authentication and validation (caller, params, query, body) → logger → error handler.
+ * Build a Lambda handler for one route: logger → header normalizer → body limit → JSON body parser
+ * (when the route takes a body) → authentication and validation (caller, params, query, body) →
+ * error handler. The logger is given this invocation's Lambda context first, so every line of the
+ * invocation carries it, an authentication refusal's included (not the invocation before's).
  */
 export function api<P extends z.ZodType = z.ZodObject, Q extends z.ZodType = z.ZodObject, B extends z.ZodType = z.ZodUnknown, E = undefined>(
   spec: Spec<P, Q, B, E>,
   fn: (input: Input<z.output<P>, z.output<Q>, z.output<B>, E>) => Promise<ApiResult>,
 ) {
   const chain = middy<ApiEvent, ApiResult, Error, Context & { input: Input<z.output<P>, z.output<Q>, z.output<B>, E> }>()
+    .use(injectLambdaContext(logger))
     .use(httpHeaderNormalizer())
     .use(bodyLimit());
   if (spec.body) chain.use(httpJsonBodyParser());
   return chain
     .use(validation(spec as unknown as Spec<z.ZodType<z.output<P>>, z.ZodType<z.output<Q>>, z.ZodType<z.output<B>>, E>))
-    .use(injectLambdaContext(logger))
     .use(errorHandler())
     .handler(async (_event, context) => {
       const response = await requestReads.run(context.input.reads, () => withChangeContext(context.input.change, () => fn(context.input)));

@@ -13,6 +13,9 @@ const check = z
   })
   .refine((c) => (c.project_id === undefined) !== (c.workspace_id === undefined), { message: 'Give exactly one of project_id and workspace_id.' });
 
+/** The body of POST /api/access/check: one check, or `{checks: [...]}` (up to 100). */
+export const checkBody = z.union([check, z.object({ checks: z.array(check).min(1).max(100) })]);
+
 /** Keys one BatchGetItem takes beside the caller's membership and organization. */
 const PREFETCH_LIMIT = 98;
 
@@ -23,7 +26,7 @@ const PREFETCH_LIMIT = 98;
 export const checkOne = api(
   {
     status: 200,
-    body: z.union([check, z.object({ checks: z.array(check).min(1).max(100) })]),
+    body: checkBody,
     prefetch: ({ body, ...caller }) => {
       const wanted = ('checks' in body ? body.checks : [body]).flatMap((c) => checkKeys(caller, c));
       return wanted.length <= PREFETCH_LIMIT ? wanted : [];

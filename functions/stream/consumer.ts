@@ -1,4 +1,5 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { Logger } from '@aws-lambda-powertools/logger';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { AttributeValue, Context, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { entryOf } from '../../lib/audit/activity.js';
@@ -7,9 +8,14 @@ import { contextOf, withChangeContext } from '../../lib/core/context.js';
 import { db } from '../../lib/core/db.js';
 import { runExportSlice } from '../../lib/audit/exports.js';
 import { type Job, runSlice } from '../../lib/access/jobs.js';
-import { logger } from '../http.js';
 
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
+
+/**
+ * The consumer's own logger, given the consumer's Lambda context on each invocation: its lines
+ * never carry another function's (locally every function shares one process).
+ */
+const logger = new Logger({ serviceName: 'roster' });
 
 const image = (i: Record<string, AttributeValue> | undefined) => (i ? unmarshall(i as never) : undefined);
 
@@ -17,11 +23,12 @@ const image = (i: Record<string, AttributeValue> | undefined) => (i ? unmarshall
  * One change: its activity entry, if it is a state change (written once, however often the record
  * is delivered), and for a job or export item that is not done, its next slice, run in the context
  * of whoever started it (the slice's own progress write brings the one after). Records are logged
- * by key and kind only: images may hold token hashes and never reach logs.
+ * by key and kind only, at DEBUG (one line per record would bury everything else): images may hold
+ * token hashes and never reach logs.
  */
 export async function processRecord(r: DynamoDBRecord, stored?: Set<string>): Promise<void> {
   const keys = r.dynamodb?.Keys;
-  logger.info('table change', { eventID: r.eventID, eventName: r.eventName, sequenceNumber: r.dynamodb?.SequenceNumber, pk: keys?.PK?.S, sk: keys?.SK?.S });
+  logger.debug('table change', { eventID: r.eventID, eventName: r.eventName, sequenceNumber: r.dynamodb?.SequenceNumber, pk: keys?.PK?.S, sk: keys?.SK?.S });
   const newImage = image(r.dynamodb?.NewImage);
   if (!stored?.has(r.eventID!)) {
     const entry = entryFor(r);
@@ -63,6 +70,7 @@ async function storeBatch(records: DynamoDBRecord[]): Promise<Set<string>> {
 
 /** Consumer of the table's stream, with partial batch responses (a failed record is retried on its own). */
 export const handler = async (event: DynamoDBStreamEvent, context: Context) => {
+  logger.addContext(context);
   const stored = await storeBatch(event.Records);
   return processPartialResponse(event, (r: DynamoDBRecord) => processRecord(r, stored), processor, { context });
 };

@@ -4,6 +4,9 @@ import { startRoster } from './runtime.js';
 
 // Node 20 is this project's development runtime by choice (Lambda runs 22); the SDK's notice about it is noise here.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+// The console shows one line per request (the gateway's), warnings and errors; the functions' INFO
+// and DEBUG lines (in Lambda, INFO goes to CloudWatch) only when POWERTOOLS_LOG_LEVEL asks for them.
+if (!process.env.POWERTOOLS_LOG_LEVEL) process.env.POWERTOOLS_LOG_LEVEL = 'WARN';
 const env = process.env;
 const port = Number(env.PORT ?? 8080);
 

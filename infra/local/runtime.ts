@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { db } from '../../lib/core/db.js';
 import { digestJob, fallback, routes, streamConsumer } from '../../functions/routes.js';
 import { StartupError, ensureTable, localClient, startDynamoDbLocal } from './dynamodb.js';
 import { startCognitoLocal } from './cognito.js';
-import { createGateway } from './gateway.js';
+import { createGateway, lambdaContext } from './gateway.js';
 import { type StreamHandler, startStreamPoller } from './streams.js';
 
 export interface RosterConfig {
@@ -124,7 +124,7 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
     // The scheduler: the daily digest job, run at start and every hour (it digests each closed day once).
     const digest = async () => {
       try {
-        await (await load(digestJob.handler))();
+        await (await load(digestJob.handler))({}, lambdaContext(digestJob.handler, randomUUID()));
       } catch (err) {
         log(`digest job: ${(err as Error).message}`);
       }

@@ -106,3 +106,81 @@ describe('npm start', () => {
     }
   }, 60_000);
 });
+
+/** The gateway's line per request: method, path and query, status, time, DynamoDB round trips. */
+const REQUEST_LINE = /^(GET|POST|PATCH|PUT|DELETE) \/\S* \d{3} \d+ms db=\d+$/;
+const BANNER = [/^Roster is serving /, /^Created organization 1 and its Owner /, /^Stopping Roster…$/];
+
+/**
+ * A short session as a person makes one: writes that produce stream records (users, role changes,
+ * a workspace and a project), reads, a refused credential and a bad body; then the activity log is
+ * polled until the consumer has written it (so the stream records were processed before the
+ * output is read). Answers the number of requests made.
+ */
+async function session(api: string): Promise<number> {
+  let calls = 0;
+  const json = async (method: string, path: string, body?: unknown, token?: string) => {
+    calls++;
+    const r = await fetch(`${api}${path}`, { method, headers: { authorization: `Token ${token ?? 't0k'}`, ...(body ? { 'content-type': 'application/json' } : {}) }, body: body ? JSON.stringify(body) : undefined });
+    const text = await r.text();
+    return { status: r.status, body: text ? JSON.parse(text) : undefined };
+  };
+  const users: number[] = [];
+  for (let i = 0; i < 12; i++) {
+    const r = await json('POST', '/api/users/', { email: `quiet${i}@example.com` });
+    expect(r.status).toBe(201);
+    users.push(r.body.id);
+  }
+  for (const id of users.slice(0, 6)) expect((await json('PATCH', '/api/organizations/1/memberships', { user_id: id, role: 'AN' })).status).toBe(200);
+  const ws = await json('POST', '/api/workspaces/', { title: 'quiet' });
+  expect(ws.status).toBe(201);
+  expect((await json('POST', '/api/projects/', { title: 'quiet', workspace: ws.body.id })).status).toBe(201);
+  for (let i = 0; i < 6; i++) expect((await json('GET', '/api/organizations/1/memberships')).status).toBe(200);
+  expect((await json('GET', '/api/current-user/whoami', undefined, 'wrong')).status).toBe(401);
+  expect((await json('POST', '/api/access/check', { user_id: 1, action: 'nope', project_id: 1 })).status).toBe(400);
+  // The consumer has caught up when the log holds an entry per write and stops growing.
+  let last = -1;
+  for (const deadline = Date.now() + 60_000; ; ) {
+    const r = await json('GET', '/api/activity-logs/?page_size=1');
+    expect(r.status).toBe(200);
+    if (r.body.recordsTotal >= 20 && r.body.recordsTotal === last) break;
+    if (Date.now() > deadline) throw new Error(`the activity log did not settle (${r.body.recordsTotal} entries)`);
+    last = r.body.recordsTotal;
+    await new Promise((res) => setTimeout(res, 1_000));
+  }
+  return calls;
+}
+
+describe('npm start output', () => {
+  it('prints the banner and one line per request, nothing per stream record, at the default log level', async () => {
+    const port = await freePort();
+    const p = start({ PORT: String(port), ROSTER_DATA_DIR: mkdtempSync(join(tmpdir(), 'roster-quiet-')), ROSTER_BOOTSTRAP_TOKEN: 't0k', POWERTOOLS_LOG_LEVEL: '' });
+    await p.ready();
+    const calls = await session(`http://127.0.0.1:${port}`);
+    expect(calls).toBeGreaterThanOrEqual(30);
+    expect(await stop(p)).toBe(0);
+    const lines = p.output().split('\n').filter(Boolean);
+    const other = lines.filter((l) => !REQUEST_LINE.test(l) && !BANNER.some((b) => b.test(l)));
+    expect(other).toEqual([]);
+    expect(lines.filter((l) => REQUEST_LINE.test(l))).toHaveLength(calls);
+    expect(p.output()).not.toContain('table change');
+  }, 180_000);
+
+  it('with POWERTOOLS_LOG_LEVEL=DEBUG adds the consumer\'s line per record, each with the consumer\'s own function name', async () => {
+    const port = await freePort();
+    const p = start({ PORT: String(port), ROSTER_DATA_DIR: mkdtempSync(join(tmpdir(), 'roster-debug-')), ROSTER_BOOTSTRAP_TOKEN: 't0k', POWERTOOLS_LOG_LEVEL: 'DEBUG' });
+    await p.ready();
+    const calls = await session(`http://127.0.0.1:${port}`);
+    expect(await stop(p)).toBe(0);
+    const lines = p.output().split('\n').filter(Boolean);
+    expect(lines.filter((l) => REQUEST_LINE.test(l))).toHaveLength(calls);
+    const logged = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as { level: string; message: string; function_name?: string });
+    const changes = logged.filter((l) => l.message === 'table change');
+    // Each of the 20 writes changes at least one item.
+    expect(changes.length).toBeGreaterThanOrEqual(20);
+    expect(new Set(changes.map((l) => `${l.level} ${l.function_name}`))).toEqual(new Set(['DEBUG stream-consumer']));
+    // The consumer's context stays on the consumer's lines; the digest job's lines carry its own.
+    for (const l of logged.filter((x) => x.function_name === 'stream-consumer')) expect(['table change', 'storing the batch at once failed; storing record by record']).toContain(l.message);
+    for (const l of logged.filter((x) => x.message === 'activity log digested')) expect(l.function_name).toBe('schedule/digest');
+  }, 180_000);
+});
