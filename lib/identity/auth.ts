@@ -108,9 +108,11 @@ export async function authenticate<E = unknown>(db: Db, authorization: string | 
   const find = (k: Key) => items.find((i) => i.PK === k.PK && i.SK === k.SK);
   const m = find(memberKey) as (Membership & { tokenHash?: string }) | undefined;
   const orgItem = find(orgKey);
+  // A legacy token is checked first: one that is not a member's current token says nothing of the
+  // membership its ids name (whether it exists, or is active), and names nobody in the log.
+  if (at.token !== undefined && !matchesHash(at.token, m?.tokenHash)) throw new AuthenticationError('Invalid token.');
   // The refusal names who was refused, so the security event lands in that organization's log.
   if (!m || !orgItem || !isActiveMembership(m)) throw Object.assign(new AuthenticationError(INACTIVE), { who: { userId: at.userId, orgId: at.orgId, email: m?.user?.email } });
-  if (at.token !== undefined && !matchesHash(at.token, m.tokenHash)) throw new AuthenticationError('Invalid token.');
   const org = asOrganization(orgItem);
   const policy = tokenPolicyOf(org);
   if (at.via === 'token' && !policy.legacy_api_tokens_enabled) throw new AuthenticationError('Legacy API tokens are disabled in this organization.');

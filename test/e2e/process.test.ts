@@ -108,7 +108,7 @@ describe('npm start', () => {
 });
 
 /** The gateway's line per request: method, path and query, status, time, DynamoDB round trips. */
-const REQUEST_LINE = /^(GET|POST|PATCH|PUT|DELETE) \/\S* \d{3} \d+ms db=\d+$/;
+const REQUEST_LINE = /^(GET|POST|PATCH|PUT|DELETE) \/\S* \d{3} \d+ms db=\d+\/\d+$/;
 const BANNER = [/^Roster is serving /, /^Created organization 1 and its Owner /, /^Stopping Roster…$/];
 
 /**

@@ -34,9 +34,31 @@ beforeAll(async () => {
   ws = (await call('POST', '/api/workspaces/', { token: OWNER_TOKEN, body: { title: 'Path' } })).body.id;
   project = (await call('POST', '/api/projects/', { token: OWNER_TOKEN, body: { title: 'Path project', workspace: ws } })).body.id;
   annotator = await addMember(db, 1, 'AN', 'path-annotator@example.com');
-  expect((await call('POST', `/api/workspaces/${ws}/memberships/`, { token: OWNER_TOKEN, body: { user: annotator.userId } })).status).toBe(201);
+  expect((await call('POST', `/api/workspaces/${ws}/memberships/`, { token: OWNER_TOKEN, body: { user: annotator.userId } })).status).toBe(200);
 });
 afterAll(() => roster?.stop());
+
+// First in the file: refusals are counted per address and minute (only the first few become entries).
+describe('forged legacy tokens', () => {
+  it('refuses another member\'s ids with a valid-looking secret, another organization\'s ids, and a truncated token, and records each refusal under no organization', async () => {
+    const victim = await addMember(db, 1, 'AD', 'path-victim@example.com');
+    const [, , , secret] = annotator.token.split('_');
+    const forged = [`rlt_1_${victim.userId}_${secret}`, `rlt_2_${annotator.userId}_${secret}`, annotator.token.slice(0, -3), `rlt_1_${victim.userId}_${'0'.repeat(40)}`];
+    const agent = `forger-${Date.now()}`;
+    for (const token of forged) {
+      const r = await call('GET', '/api/organizations/1/memberships', { token, headers: { 'user-agent': agent } });
+      expect(r, token).toMatchObject({ status: 401, body: { detail: expect.any(String) } });
+    }
+    // As for any unknown token: auth.failed entries under organization 0, which no API reads.
+    const refusals = async () =>
+      ((await db.doc.send(new QueryCommand({ TableName: db.table, KeyConditionExpression: 'PK = :pk', FilterExpression: 'user_agent = :ua', ExpressionAttributeValues: { ':pk': keys.log(0), ':ua': agent }, ConsistentRead: true }))).Items ?? []) as { action: string; organization: number }[];
+    const deadline = Date.now() + 10_000;
+    while ((await refusals()).length < forged.length && Date.now() < deadline) await pause(100);
+    const entries = await refusals();
+    expect(entries.map((e) => e.action)).toEqual(forged.map(() => 'auth.failed'));
+    expect(entries.every((e) => e.organization === 0)).toBe(true);
+  });
+});
 
 describe('the caller in the first round trip', () => {
   it('serves whoami, an organization and a workspace in one round trip with a token Roster issued', async () => {
@@ -61,7 +83,8 @@ describe('the caller in the first round trip', () => {
     const checks = [project, project].map((project_id) => ({ user_id: annotator.userId, action: 'project.read', project_id }));
     const r = await call('POST', '/api/access/check', { token: annotator.token, body: { checks: [...checks, { user_id: annotator.userId, action: 'workspace.read', workspace_id: ws }] } });
     expect(r.body.results.map((x: { allowed: boolean }) => x.allowed)).toEqual([true, true, true]);
-    expect(lastCounts().trips).toBe(2);
+    // Read one by one, the three checks would cost 5 calls beside the caller's.
+    expect(lastCounts().calls).toBeLessThanOrEqual(2);
   });
 
   it('sees a change made by the same request: a read after a write goes to the table', async () => {
@@ -103,26 +126,5 @@ describe('every credential kind, on the very next request', () => {
     for (const [kind, cred] of Object.entries(kinds)) {
       expect(await call('GET', '/api/organizations/1', cred), kind).toMatchObject({ status: 401, body: { detail: 'User inactive or deleted.' } });
     }
-  });
-});
-
-describe('forged legacy tokens', () => {
-  it('refuses another member\'s ids with a valid-looking secret, another organization\'s ids, and a truncated token, and records each refusal under no organization', async () => {
-    const victim = await addMember(db, 1, 'AD', 'path-victim@example.com');
-    const [, , , secret] = annotator.token.split('_');
-    const forged = [`rlt_1_${victim.userId}_${secret}`, `rlt_2_${annotator.userId}_${secret}`, annotator.token.slice(0, -3), `rlt_1_${victim.userId}_${'0'.repeat(40)}`];
-    const agent = `forger-${Date.now()}`;
-    for (const token of forged) {
-      const r = await call('GET', '/api/organizations/1/memberships', { token, headers: { 'user-agent': agent } });
-      expect(r, token).toMatchObject({ status: 401, body: { detail: expect.any(String) } });
-    }
-    // As for any unknown token: auth.failed entries under organization 0, which no API reads.
-    const refusals = async () =>
-      ((await db.doc.send(new QueryCommand({ TableName: db.table, KeyConditionExpression: 'PK = :pk', FilterExpression: 'user_agent = :ua', ExpressionAttributeValues: { ':pk': keys.log(0), ':ua': agent }, ConsistentRead: true }))).Items ?? []) as { action: string; organization: number }[];
-    const deadline = Date.now() + 10_000;
-    while ((await refusals()).length < forged.length && Date.now() < deadline) await pause(100);
-    const entries = await refusals();
-    expect(entries.map((e) => e.action)).toEqual(forged.map(() => 'auth.failed'));
-    expect(entries.every((e) => e.organization === 0)).toBe(true);
   });
 });
