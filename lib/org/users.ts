@@ -1,4 +1,3 @@
-import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { type Db, getItem, batchGet, cancellationReasons, queryAll, transactWrite } from '../core/db.js';
 import type { Directory } from '../identity/directory.js';
 import { ConflictError, ForbiddenError, NotFoundError, ValidationError } from '../core/errors.js';
@@ -28,14 +27,12 @@ export async function insertUser(
   input: NewUser & { password?: string },
   opts: { role?: Role; source: RoleSource; directory: Directory; extra?: (userId: number) => Record<string, unknown>[] },
 ): Promise<{ user: User; membership: Membership }> {
-  const [org, id] = await Promise.all([
-    db.doc.send(new GetCommand({ TableName: db.table, Key: keys.organization(orgId) })),
-    nextId(db, 'user'),
-  ]);
-  if (!org.Item) throw new NotFoundError('Organization not found.');
+  // The organization is read before the id is taken (the caller's own, already read with them).
+  const [org, id] = await Promise.all([getItem(db, keys.organization(orgId)), nextId(db, 'user')]);
+  if (!org) throw new NotFoundError('Organization not found.');
   const at = now();
   const user = newUserItem(id, input, orgId, at);
-  const member = membershipItem(orgId, user, opts.role ?? org.Item.default_role, opts.source, at);
+  const member = membershipItem(orgId, user, opts.role ?? org.default_role, opts.source, at);
   try {
     await transactWrite(db, [
       ...userPuts(db.table, user),
