@@ -46,7 +46,18 @@ export interface Spec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
    * log (default: 201 for POST, 204 for DELETE, 200 otherwise).
    */
   status?: number | readonly number[];
+  /**
+   * What the route answers, per status, for the OpenAPI document (functions/openapi/): a zod
+   * schema of the JSON body, a non-JSON body's media type, or null for no body. Error statuses
+   * are LSE's `{detail}` shapes and need not be listed.
+   */
+  responses?: Responses;
+  /** One line for the OpenAPI document. */
+  summary?: string;
 }
+
+/** A route's answers per status (see `Spec.responses`). */
+export type Responses = Record<number, z.ZodType | { mediaType: string; description: string } | null>;
 
 export interface Input<P, Q, B> {
   /** The verified caller (routes with auth 'required'). */
@@ -123,7 +134,7 @@ function validation<P, Q, B>(spec: Spec<z.ZodType<P>, z.ZodType<Q>, z.ZodType<B>
       const body = (spec.body ?? z.unknown()).safeParse(event.body);
       if (!body.success) throw new ValidationError('Validation error', fieldErrors(body.error));
       const change = requestContext(event, spec, caller);
-      request.context.input = { principal: caller as Principal, caller, params: params.data as P, query: query.data as Q, body: body.data as B, event, db: db(), change };
+      request.context.input = { principal: caller as Principal, caller, params: params.data as P, query: query.data as Q, body: body.data as B, event, get db() { return db(); }, change };
     },
   };
 }
@@ -189,7 +200,7 @@ export function api<P extends z.ZodType = z.ZodObject, Q extends z.ZodType = z.Z
     .use(httpHeaderNormalizer())
     .use(bodyLimit());
   if (spec.body) chain.use(httpJsonBodyParser());
-  return chain
+  const handler = chain
     .use(validation(spec as Spec<z.ZodType<z.output<P>>, z.ZodType<z.output<Q>>, z.ZodType<z.output<B>>>))
     .use(injectLambdaContext(logger))
     .use(errorHandler())
@@ -201,7 +212,13 @@ export function api<P extends z.ZodType = z.ZodObject, Q extends z.ZodType = z.Z
       if (status < 300 && !declared.includes(status)) logger.warn('route answered other than its declared status', { status, declared });
       return response;
     });
+  // The spec stays readable on the handler: the OpenAPI document is generated from it.
+  return Object.assign(handler, { spec: spec as Spec<z.ZodType, z.ZodType, z.ZodType> });
 }
+
+/** The spec `api()` built a handler from, if it was built by `api()`. */
+export const specOf = (handler: unknown): Spec<z.ZodType, z.ZodType, z.ZodType> | undefined =>
+  (handler as { spec?: Spec<z.ZodType, z.ZodType, z.ZodType> } | undefined)?.spec;
 
 export const ok = (body: unknown, status = 200) => json(status, body);
 
