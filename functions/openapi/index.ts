@@ -25,7 +25,8 @@ const ASSETS = {
 } as const;
 type Asset = keyof typeof ASSETS;
 
-const INIT = "window.ui = SwaggerUIBundle({ url: '/api/schema/', dom_id: '#swagger-ui', deepLinking: true });\n";
+// validatorUrl null: Swagger UI would otherwise ask a public validator about the document.
+const INIT = "window.ui = SwaggerUIBundle({ url: '/api/schema/', dom_id: '#swagger-ui', deepLinking: true, validatorUrl: null });\n";
 
 const cache = new Map<Asset, string>();
 /**

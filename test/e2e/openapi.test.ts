@@ -51,8 +51,10 @@ describe('GET /api/docs/', () => {
       expect(a.headers.get('content-type'), ref).toContain(type);
       if (!ref.endsWith('init.js')) expect(a.body, ref).toBe(readFileSync(join(dir, ref.slice('/api/docs/'.length)), 'utf8'));
     }
-    // The start script points Swagger UI at the document.
-    expect((await call('GET', '/api/docs/init.js')).body).toContain("url: '/api/schema/'");
+    // The start script points Swagger UI at the document, and asks no public validator about it.
+    const init = (await call('GET', '/api/docs/init.js')).body as string;
+    expect(init).toContain("url: '/api/schema/'");
+    expect(init).toContain('validatorUrl: null');
   });
 
   it('answers 404 in LSE shape for a file it does not serve', async () => {
