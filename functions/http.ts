@@ -61,7 +61,18 @@ export interface Spec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
    * log (default: 201 for POST, 204 for DELETE, 200 otherwise).
    */
   status?: number | readonly number[];
+  /**
+   * What the route answers, per status, for the OpenAPI document (functions/openapi/): a zod
+   * schema of the JSON body, a non-JSON body's media type, or null for no body. Error statuses
+   * are LSE's `{detail}` shapes and need not be listed.
+   */
+  responses?: Responses;
+  /** One line for the OpenAPI document. */
+  summary?: string;
 }
+
+/** A route's answers per status (see `Spec.responses`). */
+export type Responses = Record<number, z.ZodType | { mediaType: string; description: string } | null>;
 
 export interface Input<P, Q, B, E = undefined> {
   /** The verified caller (routes with auth 'required'). */
@@ -217,15 +228,16 @@ function validation<P, Q, B, E>(spec: Spec<z.ZodType<P>, z.ZodType<Q>, z.ZodType
       const params = (spec.params ?? z.object({})).safeParse(event.pathParameters ?? {});
       const query = (spec.query ?? z.object({})).safeParse(event.queryStringParameters ?? {});
       const body = (spec.body ?? z.unknown()).safeParse(event.body);
-      const database = db();
+      let database: Db | undefined;
+      const dbOf = () => (database ??= db());
       const reads = new RequestReads();
       let caller: Principal | undefined;
       let early: E | undefined;
       if (mode === 'required' || (mode === 'optional' && event.headers.authorization)) {
         const parsed = params.success && query.success && body.success ? { params: params.data as P, query: query.data as Q, body: body.data as B } : undefined;
-        const a = await authenticateRequest(database, event, {
+        const a = await authenticateRequest(dbOf(), event, {
           keys: parsed && spec.prefetch ? (c) => spec.prefetch!({ ...parsed, ...c }) : undefined,
-          alongside: parsed && spec.alongside ? (c) => spec.alongside!(database, { ...parsed, ...c }) : undefined,
+          alongside: parsed && spec.alongside ? (c) => spec.alongside!(dbOf(), { ...parsed, ...c }) : undefined,
         });
         caller = a.principal;
         early = a.alongside;
@@ -235,7 +247,8 @@ function validation<P, Q, B, E>(spec: Spec<z.ZodType<P>, z.ZodType<Q>, z.ZodType
       if (!query.success) throw new ValidationError('Validation error', fieldErrors(query.error));
       if (!body.success) throw new ValidationError('Validation error', fieldErrors(body.error));
       const change = requestContext(event, spec, caller);
-      request.context.input = { principal: caller as Principal, caller, params: params.data as P, query: query.data as Q, body: body.data as B, event, db: database, change, early: early as E, reads };
+      // The table is reached only when the route uses it: a route with no table needs no TABLE_NAME.
+      request.context.input = { principal: caller as Principal, caller, params: params.data as P, query: query.data as Q, body: body.data as B, event, get db() { return dbOf(); }, change, early: early as E, reads };
     },
   };
 }
@@ -304,7 +317,7 @@ export function api<P extends z.ZodType = z.ZodObject, Q extends z.ZodType = z.Z
     .use(httpHeaderNormalizer())
     .use(bodyLimit());
   if (spec.body) chain.use(httpJsonBodyParser());
-  return chain
+  const handler = chain
     .use(validation(spec as unknown as Spec<z.ZodType<z.output<P>>, z.ZodType<z.output<Q>>, z.ZodType<z.output<B>>, E>))
     .use(errorHandler())
     .handler(async (_event, context) => {
@@ -315,7 +328,13 @@ export function api<P extends z.ZodType = z.ZodObject, Q extends z.ZodType = z.Z
       if (status < 300 && !declared.includes(status)) logger.warn('route answered other than its declared status', { status, declared });
       return response;
     });
+  // The spec stays readable on the handler: the OpenAPI document is generated from it.
+  return Object.assign(handler, { spec: spec as Spec<z.ZodType, z.ZodType, z.ZodType> });
 }
+
+/** The spec `api()` built a handler from, if it was built by `api()`. */
+export const specOf = (handler: unknown): Spec<z.ZodType, z.ZodType, z.ZodType> | undefined =>
+  (handler as { spec?: Spec<z.ZodType, z.ZodType, z.ZodType> } | undefined)?.spec;
 
 export const ok = (body: unknown, status = 200) => json(status, body);
 

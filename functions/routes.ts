@@ -18,8 +18,8 @@ export interface Route {
   path: string;
   /** Handler under functions/: `module` (export `handler`) or `module#export`. */
   handler: string;
-  /** The table access the handler needs: its function gets exactly this grant. */
-  table: 'read' | 'readwrite';
+  /** The table access the handler needs: its function gets exactly this grant ('none': no table at all). */
+  table: 'none' | 'read' | 'readwrite';
   needs?: Need[];
 }
 
@@ -114,6 +114,10 @@ export const routes: readonly Route[] = [
   // access checks for the platform's services
   r('POST', '/api/access/check', 'access/index#checkOne', 'read'),
   r('GET', '/api/users/{id}/accessible-projects', 'access/index#accessible', 'read'),
+  // the API's own description, generated from this table and the handlers' schemas (no credentials)
+  r('GET', '/api/schema/', 'openapi/index#schema', 'none'),
+  r('GET', '/api/docs/', 'openapi/index#docs', 'none'),
+  r('GET', '/api/docs/{asset}', 'openapi/index#asset', 'none'),
 ];
 
 /** A handler reference's module and export. */

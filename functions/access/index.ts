@@ -3,6 +3,7 @@ import { ACTIONS, type Action } from '../../lib/core/permissions.js';
 import { accessibleProjects, accessibleProjectsKeys, checkAccess, checkKeys } from '../../lib/access/projects.js';
 import { api, idParam, link, ok, routed } from '../http.js';
 import { projectShape } from '../shapes.js';
+import { CheckResults, Project, cursorPage } from '../schemas.js';
 
 const check = z
   .object({
@@ -26,6 +27,7 @@ const PREFETCH_LIMIT = 98;
 export const checkOne = api(
   {
     status: 200,
+    responses: { 200: CheckResults },
     body: checkBody,
     prefetch: ({ body, ...caller }) => {
       const wanted = ('checks' in body ? body.checks : [body]).flatMap((c) => checkKeys(caller, c));
@@ -41,6 +43,7 @@ export const checkOne = api(
 /** GET /api/users/{id}/accessible-projects: cursor-paginated, in project id order. */
 export const accessible = api(
   {
+    responses: { 200: cursorPage(Project) },
     params: z.object({ id: idParam }),
     query: z.object({ cursor: z.string().max(64).optional(), page_size: z.coerce.number().int().min(1).max(1000).default(100) }),
     prefetch: (at) => accessibleProjectsKeys(at, at.params.id),

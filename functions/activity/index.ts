@@ -3,6 +3,7 @@ import { entryView, listEntries } from '../../lib/audit/activity-log.js';
 import { verifyRange } from '../../lib/audit/digest.js';
 import { getExport, startExport } from '../../lib/audit/exports.js';
 import { api, idParam, ok, routed } from '../http.js';
+import { ActivityLogPage, Export, Verification } from '../schemas.js';
 
 const MAX_PAGE = 10_000;
 const int = z.coerce.number().int();
@@ -24,7 +25,7 @@ const logQuery = z.object({
   length: int.min(-1).max(MAX_PAGE).refine((n) => n !== 0).optional(),
 });
 
-export const list = api({ query: logQuery }, async ({ principal, query, db }) => {
+export const list = api({ responses: { 200: ActivityLogPage }, query: logQuery }, async ({ principal, query, db }) => {
   const size = query.length ?? query.page_size ?? 100;
   const limit = size === -1 ? MAX_PAGE : size;
   const offset = query.start ?? ((query.page ?? 1) - 1) * limit;
@@ -48,13 +49,13 @@ const exportBody = z
   })
   .strict();
 
-export const exportStart = api({ status: 202, body: exportBody }, async ({ principal, body, db }) => ok(await startExport(db, principal, body), 202));
+export const exportStart = api({ status: 202, responses: { 202: Export }, body: exportBody }, async ({ principal, body, db }) => ok(await startExport(db, principal, body), 202));
 
-export const exportGet = api({ params: z.object({ id: z.uuid() }) }, async ({ principal, params, db }) => ok(await getExport(db, principal, params.id)));
+export const exportGet = api({ responses: { 200: Export }, params: z.object({ id: z.uuid() }) }, async ({ principal, params, db }) => ok(await getExport(db, principal, params.id)));
 
 const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'Use YYYY-MM-DD.');
 
-export const verify = api({ query: z.object({ start_date: day, end_date: day }) }, async ({ principal, query, db }) =>
+export const verify = api({ responses: { 200: Verification }, query: z.object({ start_date: day, end_date: day }) }, async ({ principal, query, db }) =>
   ok({ start_date: query.start_date, end_date: query.end_date, ...(await verifyRange(db, principal, query.start_date, query.end_date)) }),
 );
 

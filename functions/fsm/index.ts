@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { type HistoryQuery, listHistory, stateView } from '../../lib/audit/activity-log.js';
 import type { HistoryStream } from '../../lib/core/table.js';
 import { api, idParam, link, ok, routed } from '../http.js';
+import { StatePage } from '../schemas.js';
 
 const query = z.object({
   since: z.string().max(64).optional(),
@@ -19,7 +20,7 @@ const query = z.object({
  * or project named by the path parameter (lib/audit/activity-log.ts decides who may read which).
  */
 function history(param: 'org_id' | 'workspace_id' | 'project_id', stream: HistoryStream) {
-  return api({ params: z.object({ [param]: idParam }), query }, async ({ principal, params, query: q, event, db }) => {
+  return api({ responses: { 200: StatePage }, params: z.object({ [param]: idParam }), query }, async ({ principal, params, query: q, event, db }) => {
     const { user_type, page: n, page_size, ...rest } = q;
     const scope = (params as Record<string, number>)[param]!;
     const h: HistoryQuery = { ...rest, offset: (n - 1) * page_size, limit: page_size };

@@ -4,12 +4,13 @@ import { acceptInvite, getInvite, resetInvite, revokeInvite, sendInvites } from 
 import { mailer } from '../../lib/org/mailer.js';
 import { api, ok, origin, roleField, routed } from '../http.js';
 import { userShape } from '../shapes.js';
+import { Detail, InviteLink, InvitesSent, User } from '../schemas.js';
 
 /** GET /api/invite: `{invite_url, token}` of the organization's invite link. */
-export const get = api({}, async ({ principal, event, db }) => ok(await getInvite(db, principal, origin(event))));
+export const get = api({ responses: { 200: InviteLink } }, async ({ principal, event, db }) => ok(await getInvite(db, principal, origin(event))));
 
 /** POST /api/invite/reset-token: a new link; the old one stops working. */
-export const reset = api({}, async ({ principal, event, db }) => ok(await resetInvite(db, principal, origin(event)), 201));
+export const reset = api({ responses: { 201: InviteLink } }, async ({ principal, event, db }) => ok(await resetInvite(db, principal, origin(event)), 201));
 
 const sendBody = z.object({
   emails: z.array(z.email().max(254)).min(1).max(100),
@@ -20,10 +21,10 @@ const sendBody = z.object({
 });
 
 /** POST /api/invite/send-email. */
-export const send = api({ status: 200, body: sendBody }, async ({ principal, body, event, db }) => ok(await sendInvites(db, principal, body, origin(event), mailer())));
+export const send = api({ status: 200, responses: { 200: InvitesSent }, body: sendBody }, async ({ principal, body, event, db }) => ok(await sendInvites(db, principal, body, origin(event), mailer())));
 
 /** POST /api/invite/revoke {email}. */
-export const revoke = api({ status: 200, body: z.object({ email: z.email().max(254) }) }, async ({ principal, body, db }) => ok(await revokeInvite(db, principal, body.email)));
+export const revoke = api({ status: 200, responses: { 200: Detail }, body: z.object({ email: z.email().max(254) }) }, async ({ principal, body, db }) => ok(await revokeInvite(db, principal, body.email)));
 
 const text = z.string().max(256);
 const signupBody = z.object({
@@ -39,7 +40,7 @@ const signupBody = z.object({
  * POST /api/invite/signup (Roster's API for LSE's sign-up page): join through an invite link. New
  * people call it without credentials; people with an account call it signed in.
  */
-export const signup = api({ body: signupBody, auth: 'optional', source: 'invite' }, async ({ caller, body, db }) => {
+export const signup = api({ responses: { 201: User }, body: signupBody, auth: 'optional', source: 'invite' }, async ({ caller, body, db }) => {
   const { user, membership } = await acceptInvite(db, body, caller, directory());
   return ok(userShape({ ...user, active_organization: membership.organization }, [membership]), 201);
 });

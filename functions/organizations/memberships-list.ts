@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { MEMBER_ORDERINGS, listMembers } from '../../lib/org/organizations.js';
 import { api, csvRoles, idParam, link, ok, pageQuery } from '../http.js';
 import { memberShape } from '../shapes.js';
+import { MemberPage } from '../schemas.js';
 
 const bool = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -14,7 +15,7 @@ const query = pageQuery.extend({
   user__last_activity__lte: z.iso.datetime({ offset: true }).optional(),
 });
 
-export const handler = api({ params: z.object({ id: idParam }), query }, async ({ principal, params, query, event, db }) => {
+export const handler = api({ responses: { 200: MemberPage }, params: z.object({ id: idParam }), query }, async ({ principal, params, query, event, db }) => {
   const { page, page_size, cursor, role, search, is_deleted, ordering } = query;
   const filters = { role, search, is_deleted, ordering, lastActivityGte: query.user__last_activity__gte, lastActivityLte: query.user__last_activity__lte };
   const result = await listMembers(db, principal, params.id, { page, pageSize: page_size, cursor }, filters);

@@ -20,6 +20,7 @@ import { bulk } from '../../lib/access/jobs.js';
 import { BULK_STATUS, bulkReply, selectionBody, selectionQuery } from '../bulk.js';
 import { api, csvIds, csvRoles, idParam, link, noContent, ok, routed } from '../http.js';
 import { projectMemberShape, projectRoleShape, projectShape } from '../shapes.js';
+import { BulkAssigned, BulkUnassigned, JobStarted, Project, ProjectMember, ProjectRole, csvBody, cursorPage } from '../schemas.js';
 
 const project = z.object({ id: idParam });
 const fields = {
@@ -34,25 +35,25 @@ const fields = {
 type Fields = { title?: string; description?: string | null; workspace?: number | null; is_published?: boolean; annotator_instructions?: string; expert_instruction?: string; reviewer_instructions?: string };
 /** LSE's field names to Roster's (`expert_instruction` is LSE's name for the annotator instructions). */
 const input = ({ is_published, expert_instruction, annotator_instructions, ...rest }: Fields) => ({ ...rest, published: is_published, annotator_instructions: annotator_instructions ?? expert_instruction });
-const cursorPage = z.object({ cursor: z.string().max(64).optional(), page_size: z.coerce.number().int().min(1).max(1000).default(100) });
+const cursorQuery = z.object({ cursor: z.string().max(64).optional(), page_size: z.coerce.number().int().min(1).max(1000).default(100) });
 
-export const list = api({ query: cursorPage }, async ({ principal, query, event, db }) => {
+export const list = api({ responses: { 200: cursorPage(Project) }, query: cursorQuery }, async ({ principal, query, event, db }) => {
   const r = await visibleProjects(db, principal, { cursor: query.cursor, pageSize: query.page_size });
   return ok({ next: r.next ? link(event, { page_size: query.page_size, cursor: r.next }) : null, results: r.items.map((p) => projectShape(p)) });
 });
-export const create = api({ body: z.object(fields) }, async ({ principal, body, db }) => {
+export const create = api({ responses: { 201: Project }, body: z.object(fields) }, async ({ principal, body, db }) => {
   const created = await createProject(db, principal, { ...input(body), title: body.title });
   return ok(projectShape(created, { allowed: true, role: principal.role === 'OW' || principal.role === 'AD' ? principal.role : 'MA', implicit: false, reason: 'creator' }), 201);
 });
-export const get = api({ params: project, prefetch: (at) => projectForKeys(at, at.params.id) }, async ({ principal, params, db }) => {
+export const get = api({ responses: { 200: Project }, params: project, prefetch: (at) => projectForKeys(at, at.params.id) }, async ({ principal, params, db }) => {
   const { project: p, access } = await projectFor(db, principal, params.id, 'project.read');
   return ok(projectShape(p, access));
 });
-export const update = api({ params: project, body: z.object({ ...fields, title: fields.title.optional() }) }, async ({ principal, params, body, db }) => {
+export const update = api({ responses: { 200: Project }, params: project, body: z.object({ ...fields, title: fields.title.optional() }) }, async ({ principal, params, body, db }) => {
   const { project: p, access } = await updateProject(db, principal, params.id, input(body));
   return ok(projectShape(p, access));
 });
-export const remove = api({ params: project }, async ({ principal, params, db }) => {
+export const remove = api({ responses: { 204: null }, params: project }, async ({ principal, params, db }) => {
   await deleteProject(db, principal, params.id);
   return noContent();
 });
@@ -67,7 +68,7 @@ const memberQuery = z.object({
 });
 
 /** GET …/members/: the direct members (LSE answers a plain array of users). */
-export const members = api({ params: project }, async ({ principal, params, db }) => {
+export const members = api({ responses: { 200: z.array(ProjectMember) }, params: project }, async ({ principal, params, db }) => {
   const all = [];
   let cursor: string | undefined;
   do {
@@ -77,37 +78,37 @@ export const members = api({ params: project }, async ({ principal, params, db }
   } while (cursor);
   return ok(all.map(projectMemberShape));
 });
-export const membersPage = api({ params: project, query: memberQuery }, async ({ principal, params, query, event, db }) => {
+export const membersPage = api({ responses: { 200: z.strictObject({ next: z.string().nullable(), previous: z.null(), results: z.array(ProjectMember) }) }, params: project, query: memberQuery }, async ({ principal, params, query, event, db }) => {
   const { page_size, cursor, ...filters } = query;
   const r = await projectMembers(db, principal, params.id, { ...filters, cursor, pageSize: page_size });
   const rest = Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter(([k]) => k !== 'cursor'));
   return ok({ next: r.next ? link(event, { ...rest, cursor: r.next }) : null, previous: null, results: r.items.map(projectMemberShape) });
 });
-export const addMember = api({ params: project, body: z.object({ user: z.number().int().positive() }) }, async ({ principal, params, body, db }) => {
+export const addMember = api({ responses: { 201: z.strictObject({ user: z.number().int() }) }, params: project, body: z.object({ user: z.number().int().positive() }) }, async ({ principal, params, body, db }) => {
   await addProjectMember(db, principal, params.id, body.user);
   return ok({ user: body.user }, 201);
 });
-export const removeMember = api({ params: project, query: z.object({ user: idParam }) }, async ({ principal, params, query, db }) => {
+export const removeMember = api({ responses: { 204: null }, params: project, query: z.object({ user: idParam }) }, async ({ principal, params, query, db }) => {
   await removeProjectMember(db, principal, params.id, query.user);
   return noContent();
 });
 
-export const roles = api({ query: z.object({ ids: csvIds.optional() }) }, async ({ principal, query, db }) =>
+export const roles = api({ responses: { 200: z.array(ProjectRole) }, query: z.object({ ids: csvIds.optional() }) }, async ({ principal, query, db }) =>
   ok((await listProjectRoles(db, principal, query.ids)).map(projectRoleShape)),
 );
-export const setRole = api({ body: z.object({ project: z.number().int().positive(), user: z.number().int().positive(), role: z.enum(ROLES) }) }, async ({ principal, body, db }) =>
+export const setRole = api({ responses: { 201: ProjectRole }, body: z.object({ project: z.number().int().positive(), user: z.number().int().positive(), role: z.enum(ROLES) }) }, async ({ principal, body, db }) =>
   ok(projectRoleShape(await setProjectRole(db, principal, body)), 201),
 );
-export const deleteRole = api({ params: project }, async ({ principal, params, db }) => {
+export const deleteRole = api({ responses: { 204: null }, params: project }, async ({ principal, params, db }) => {
   await deleteProjectRole(db, principal, params.id);
   return noContent();
 });
-export const projectRoles = api({ params: project }, async ({ principal, params, db }) => ok((await rolesOfProject(db, principal, params.id)).map(projectRoleShape)));
+export const projectRoles = api({ responses: { 200: z.array(ProjectRole) }, params: project }, async ({ principal, params, db }) => ok((await rolesOfProject(db, principal, params.id)).map(projectRoleShape)));
 
 const COLUMNS = ['id', 'email', 'username', 'first_name', 'last_name', 'organization_role', 'project_role', 'effective_role', 'implicit_member'];
 
 /** GET …/members/export/: the members as CSV (`implicit=false` for direct members only), read page by page. */
-export const exportMembers = api({ params: project, query: memberQuery.omit({ cursor: true, page_size: true }) }, async ({ principal, params, query, db }) => {
+export const exportMembers = api({ responses: { 200: csvBody('the members, one row each') }, params: project, query: memberQuery.omit({ cursor: true, page_size: true }) }, async ({ principal, params, query, db }) => {
   const lines = [COLUMNS.join(',')];
   let cursor: string | undefined;
   do {
@@ -126,13 +127,13 @@ export const exportMembers = api({ params: project, query: memberQuery.omit({ cu
 });
 
 /** POST …/members/bulk/ {all, included, excluded}; past 99 people it runs as a job (202). */
-export const bulkAssign = api({ status: BULK_STATUS, params: project, body: selectionBody }, async ({ principal, params, body, event, db }) => {
+export const bulkAssign = api({ status: BULK_STATUS, responses: { 200: BulkAssigned, 202: JobStarted }, params: project, body: selectionBody }, async ({ principal, params, body, event, db }) => {
   await projectFor(db, principal, params.id, 'project.members.manage');
   return bulkReply(await bulk(db, principal, 'project.assign', params.id, body, { deferredStatus: BULK_STATUS[1] }), 'assignments', event);
 });
 
 /** DELETE …/members/bulk/?all=&included=&excluded=: direct memberships only (implicit ones stay). */
-export const bulkUnassign = api({ status: BULK_STATUS, params: project, query: selectionQuery }, async ({ principal, params, query, event, db }) => {
+export const bulkUnassign = api({ status: BULK_STATUS, responses: { 200: BulkUnassigned, 202: JobStarted }, params: project, query: selectionQuery }, async ({ principal, params, query, event, db }) => {
   await projectFor(db, principal, params.id, 'project.members.manage');
   return bulkReply(await bulk(db, principal, 'project.unassign', params.id, query, { deferredStatus: BULK_STATUS[1] }), 'unassignments', event);
 });

@@ -17,6 +17,7 @@ import { bulk } from '../../lib/access/jobs.js';
 import { BULK_STATUS, bulkReply, selectionBody, selectionQuery } from '../bulk.js';
 import { api, idParam, link, noContent, ok, pageQuery, routed } from '../http.js';
 import { memberUserShape, projectShape, workspaceShape } from '../shapes.js';
+import { BulkAssigned, BulkUnassigned, JobStarted, Project, User, Workspace, WorkspaceMember, page } from '../schemas.js';
 
 const ws = z.object({ id: idParam });
 const fields = {
@@ -28,29 +29,29 @@ const fields = {
 };
 const userQuery = (name: string) => z.object({ [name]: idParam });
 
-export const list = api({}, async ({ principal, db }) => ok((await listWorkspaces(db, principal)).map((w) => workspaceShape(w))));
-export const create = api({ body: z.object(fields) }, async ({ principal, body, db }) => ok(workspaceShape(await createWorkspace(db, principal, body), true), 201));
-export const get = api({ params: ws, prefetch: (at) => workspaceForKeys(at, at.params.id) }, async ({ principal, params, db }) => ok(workspaceShape(await workspaceFor(db, principal, params.id, 'workspace.read'))));
-export const update = api({ params: ws, body: z.object({ ...fields, title: fields.title.optional() }) }, async ({ principal, params, body, db }) =>
+export const list = api({ responses: { 200: z.array(Workspace) } }, async ({ principal, db }) => ok((await listWorkspaces(db, principal)).map((w) => workspaceShape(w))));
+export const create = api({ responses: { 201: Workspace }, body: z.object(fields) }, async ({ principal, body, db }) => ok(workspaceShape(await createWorkspace(db, principal, body), true), 201));
+export const get = api({ responses: { 200: Workspace }, params: ws, prefetch: (at) => workspaceForKeys(at, at.params.id) }, async ({ principal, params, db }) => ok(workspaceShape(await workspaceFor(db, principal, params.id, 'workspace.read'))));
+export const update = api({ responses: { 200: Workspace }, params: ws, body: z.object({ ...fields, title: fields.title.optional() }) }, async ({ principal, params, body, db }) =>
   ok(workspaceShape(await updateWorkspace(db, principal, params.id, body))),
 );
-export const remove = api({ params: ws }, async ({ principal, params, db }) => {
+export const remove = api({ responses: { 204: null }, params: ws }, async ({ principal, params, db }) => {
   await deleteWorkspace(db, principal, params.id);
   return noContent();
 });
 
-export const members = api({ params: ws }, async ({ principal, params, db }) =>
+export const members = api({ responses: { 200: z.array(WorkspaceMember) }, params: ws }, async ({ principal, params, db }) =>
   ok((await listWorkspaceMembers(db, principal, params.id)).map((m) => ({ workspace: params.id, user: memberUserShape(m) }))),
 );
-export const addMember = api({ status: 200, params: ws, body: z.object({ user: z.number().int().positive() }) }, async ({ principal, params, body, db }) => {
+export const addMember = api({ status: 200, responses: { 200: z.strictObject({ user: z.number().int(), workspace: z.number().int() }) }, params: ws, body: z.object({ user: z.number().int().positive() }) }, async ({ principal, params, body, db }) => {
   await addWorkspaceMember(db, principal, params.id, body.user);
   return ok({ user: body.user, workspace: params.id });
 });
-export const removeMember = api({ params: ws, query: userQuery('user_id') }, async ({ principal, params, query, db }) => {
+export const removeMember = api({ responses: { 204: null }, params: ws, query: userQuery('user_id') }, async ({ principal, params, query, db }) => {
   await removeWorkspaceMember(db, principal, params.id, query.user_id as number);
   return noContent();
 });
-export const membersPage = api({ params: ws, query: pageQuery }, async ({ principal, params, query, event, db }) => {
+export const membersPage = api({ responses: { 200: page(User) }, params: ws, query: pageQuery }, async ({ principal, params, query, event, db }) => {
   const { page, page_size, cursor } = query;
   const r = await pageWorkspaceMembers(db, principal, params.id, { page, pageSize: page_size, cursor });
   return ok({
@@ -61,26 +62,26 @@ export const membersPage = api({ params: ws, query: pageQuery }, async ({ princi
   });
 });
 
-export const projects = api({ params: ws }, async ({ principal, params, db }) =>
+export const projects = api({ responses: { 200: z.array(Project) }, params: ws }, async ({ principal, params, db }) =>
   ok((await workspaceProjects(db, principal, params.id)).map((p) => projectShape(p))),
 );
-export const addProject = api({ params: ws, body: z.object({ project: z.number().int().positive() }) }, async ({ principal, params, body, db }) => {
+export const addProject = api({ responses: { 201: z.strictObject({ workspace: z.number().int(), project: z.number().int() }) }, params: ws, body: z.object({ project: z.number().int().positive() }) }, async ({ principal, params, body, db }) => {
   await moveProject(db, principal, params.id, body.project);
   return ok({ workspace: params.id, project: body.project }, 201);
 });
-export const removeProject = api({ params: ws, query: userQuery('project') }, async ({ principal, params, query, db }) => {
+export const removeProject = api({ responses: { 204: null }, params: ws, query: userQuery('project') }, async ({ principal, params, query, db }) => {
   await removeProjectFromWorkspace(db, principal, params.id, query.project as number);
   return noContent();
 });
 
 /** POST …/memberships/bulk/ {all, included, excluded}; past 99 people it runs as a job (202). */
-export const bulkAssign = api({ status: BULK_STATUS, params: ws, body: selectionBody }, async ({ principal, params, body, event, db }) => {
+export const bulkAssign = api({ status: BULK_STATUS, responses: { 200: BulkAssigned, 202: JobStarted }, params: ws, body: selectionBody }, async ({ principal, params, body, event, db }) => {
   await workspaceFor(db, principal, params.id, 'workspace.members.manage');
   return bulkReply(await bulk(db, principal, 'workspace.assign', params.id, body, { deferredStatus: BULK_STATUS[1] }), 'assignments', event);
 });
 
 /** DELETE …/memberships/bulk/?all=&included=&excluded=. */
-export const bulkUnassign = api({ status: BULK_STATUS, params: ws, query: selectionQuery }, async ({ principal, params, query, event, db }) => {
+export const bulkUnassign = api({ status: BULK_STATUS, responses: { 200: BulkUnassigned, 202: JobStarted }, params: ws, query: selectionQuery }, async ({ principal, params, query, event, db }) => {
   await workspaceFor(db, principal, params.id, 'workspace.members.manage');
   return bulkReply(await bulk(db, principal, 'workspace.unassign', params.id, query, { deferredStatus: BULK_STATUS[1] }), 'unassignments', event);
 });

@@ -51,7 +51,7 @@ export class RosterApi extends Construct {
     }
     for (const [module, moduleRoutes] of modules) {
       const id = module.replace(/[^A-Za-z0-9]+/g, '-');
-      const access = moduleRoutes.some((r) => r.table === 'readwrite') ? 'readwrite' : 'read';
+      const access = moduleRoutes.some((r) => r.table === 'readwrite') ? 'readwrite' : moduleRoutes.every((r) => r.table === 'none') ? 'none' : 'read';
       const needs = [...new Set(moduleRoutes.flatMap((r) => r.needs ?? []))];
       const fn = new RosterFunction(this, id, { handler: module, table: props.table, access, needs, authenticates: true, resources: props.identity });
       const integration = new HttpLambdaIntegration(id, fn.fn);

@@ -196,6 +196,10 @@ const rows: Row[] = [
   { name: 'workspace membership history', method: 'GET', path: async () => `/api/fsm/workspaces/${(await scope()).workspace}/membership-history/`, ok: 200, allowed: ADMINS, other: 403, schema: 'PaginatedStateModelList' },
   { name: 'project membership history', method: 'GET', path: async () => `/api/fsm/projects/${(await scope()).project}/membership-history/`, ok: 200, allowed: ADMINS, other: 403, schema: 'PaginatedStateModelList' },
   { name: 'project role history', method: 'GET', path: async () => `/api/fsm/projects/${(await scope()).project}/role-history/`, ok: 200, allowed: ADMINS, other: 403, schema: 'PaginatedStateModelList' },
+  // the API's own description: anyone, with or without a credential (a refused one is ignored)
+  { name: "Roster's OpenAPI document", method: 'GET', path: () => '/api/schema/', ok: 200, allowed: ACTIVE, other: 'ok', active: 200, none: 200, inactive: 200 },
+  { name: 'API reference page', method: 'GET', path: () => '/api/docs/', ok: 200, allowed: ACTIVE, other: 'ok', active: 200, none: 200, inactive: 200 },
+  { name: "API reference page's script", method: 'GET', path: () => '/api/docs/swagger-ui-bundle.js', ok: 200, allowed: ACTIVE, other: 'ok', active: 200, none: 200, inactive: 200 },
 ];
 
 /** A workspace and a project of organization 1, made once. */
