@@ -13,6 +13,7 @@ import { nextId } from '../core/ids.js';
 import { ForbiddenError, ValidationError } from '../core/errors.js';
 import type { Principal } from '../core/model.js';
 import { canInOrganization } from '../core/permissions.js';
+import { LEGACY_ROLE_SOURCES, lseRoleSource } from '../core/roles.js';
 import { type HistoryStream, keys } from '../core/table.js';
 
 export type EntryItem = Omit<Entry, 'history'> & {
@@ -275,8 +276,11 @@ export async function listHistory(db: Db, p: Principal, stream: HistoryStream, s
     w.values[':user'] = q.user_id;
   }
   if (q.source) {
-    // LSE's role sources (manual, saml, scim, api, …) as recorded on the membership, else the change's source.
-    w.filters.push('(role_source = :src OR #source = :src)');
+    // LSE's role sources (manual, saml, scim, api, …) as recorded on the membership (older entries
+    // may hold a value Roster used to store, answered as its LSE value), else the change's source.
+    const legacy = Object.entries(LEGACY_ROLE_SOURCES).filter(([, lse]) => lse === q.source).map(([old]) => old);
+    legacy.forEach((old, i) => (w.values[`:old${i}`] = old));
+    w.filters.push(`(role_source IN (${[':src', ...legacy.map((_, i) => `:old${i}`)].join(', ')}) OR #source = :src)`);
     w.names['#source'] = 'source';
     w.values[':src'] = q.source;
   }
@@ -364,7 +368,7 @@ export function stateView(e: EntryItem) {
       user_id: e.subject_user,
       action: e.action,
       source: e.source,
-      role_source: e.role_source ?? null,
+      role_source: lseRoleSource(e.role_source),
       request_id: e.request_id,
       ip_address: e.ip,
       before: e.before,

@@ -15,11 +15,13 @@ export default class SummaryReporter implements Reporter {
     for (const m of modules) for (const t of m.children.allTests()) count[t.result().state]++;
     // A module that failed to load (e.g. a throwing beforeAll) has no passed tests: count it as a failure.
     const broken = modules.filter((m) => m.state() === 'failed' && ![...m.children.allTests()].some((t) => t.result().state === 'failed')).length;
-    const lse = modules.map((m) => m.meta().lseSkipped ?? 0).filter((n) => n > 0);
-    if (!existsSync(lseReference()) && lse.length) {
-      const n = lse.reduce((a, b) => a + b, 0);
+    // Files that use LSE's reference say, on their metadata, how many comparisons they skipped without it.
+    const lse = modules.filter((m) => m.meta().lseSkipped !== undefined);
+    if (lse.length && !existsSync(lseReference())) {
+      const comparisons = lse.reduce((n, m) => n + (m.meta().lseSkipped ?? 0), 0);
+      const tests = lse.reduce((n, m) => n + [...m.children.allTests()].filter((t) => t.result().state === 'skipped').length, 0);
       console.log(
-        `\nSkipped: ${n} comparisons with LSE's OpenAPI schemas in ${lse.length} test files (and the tests that only compare with LSE), because LSE's reference is not at ${lseReference()} (set ROSTER_LSE_REFERENCE to its path); every other assertion ran.`,
+        `\nSkipped for want of LSE's reference (not at ${lseReference()}; set ROSTER_LSE_REFERENCE to its path): ${comparisons} comparisons with LSE's OpenAPI schemas and ${tests} tests that only compare with LSE, in ${lse.length} test files; every other assertion ran.`,
       );
     }
     console.log(`\nTests: ${count.passed} passed, ${count.failed + broken} failed, ${count.skipped + count.pending} skipped`);
