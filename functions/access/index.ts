@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ACTIONS, type Action } from '../../lib/core/permissions.js';
 import { accessibleProjects, checkAccess } from '../../lib/access/projects.js';
 import { api, idParam, link, ok, routed } from '../http.js';
+import { pageSize } from '../paging.js';
 import { projectShape } from '../shapes.js';
 
 const check = z
@@ -21,7 +22,7 @@ export const checkOne = api({ status: 200, body: z.union([check, z.object({ chec
 
 /** GET /api/users/{id}/accessible-projects: cursor-paginated, in project id order. */
 export const accessible = api(
-  { params: z.object({ id: idParam }), query: z.object({ cursor: z.string().max(64).optional(), page_size: z.coerce.number().int().min(1).max(1000).default(100) }) },
+  { params: z.object({ id: idParam }), query: z.object({ cursor: z.string().max(64).optional(), page_size: pageSize().default(100) }) },
   async ({ principal, params, query, event, db }) => {
     const r = await accessibleProjects(db, principal, params.id, { cursor: query.cursor, pageSize: query.page_size });
     return ok({ next: r.next ? link(event, { page_size: query.page_size, cursor: r.next }) : null, results: r.items.map((p) => projectShape(p)) });

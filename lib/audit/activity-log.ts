@@ -15,6 +15,7 @@ import type { Principal } from '../core/model.js';
 import { canInOrganization } from '../core/permissions.js';
 import { LEGACY_ROLE_SOURCES, lseRoleSource } from '../core/roles.js';
 import { type HistoryStream, keys } from '../core/table.js';
+import { SKIP_LIMIT, checkPage, invalidPage } from '../core/pagination.js';
 
 export type EntryItem = Omit<Entry, 'history'> & {
   PK: string;
@@ -150,7 +151,7 @@ async function slice(db: Db, input: QueryCommandInput, offset: number, limit: nu
   while (skip > 0) {
     // Keys only (on an index, its keys too: #pk and #sk name them; on the table they are PK and SK).
     const projection = input.IndexName ? 'PK, SK, #pk, #sk' : '#pk, #sk';
-    const r = await db.doc.send(new QueryCommand({ ...input, ProjectionExpression: projection, Limit: skip, ExclusiveStartKey: start }));
+    const r = await db.doc.send(new QueryCommand({ ...input, ProjectionExpression: projection, Limit: Math.min(skip, SKIP_LIMIT), ExclusiveStartKey: start }));
     skip -= r.Count ?? 0;
     start = r.LastEvaluatedKey;
     if (!start) return [];
@@ -173,8 +174,27 @@ export interface LogQuery {
   end_date?: string;
   search?: string;
   ordering: 'datetime' | '-datetime';
+  /** Items to skip: DataTables' `start` (past the end: an empty page). */
   offset: number;
   limit: number;
+  /** LSE's page number instead of `offset`: past the last page is 404 "Invalid page.". */
+  page?: number;
+}
+
+/**
+ * Items `offset` to `offset + limit` of a query and the count of its items (the count first when
+ * items are skipped, so nothing is read past the end): a page number past the last is LSE's 404.
+ */
+async function countedSlice(db: Db, input: QueryCommandInput, q: { offset: number; limit: number; page?: number }): Promise<{ items: Record<string, unknown>[]; count: number }> {
+  if (q.page !== undefined && (!Number.isSafeInteger(q.page) || q.page < 1)) throw invalidPage();
+  const offset = q.page !== undefined ? (q.page - 1) * q.limit : q.offset;
+  if (offset === 0) {
+    const [items, count] = await Promise.all([slice(db, input, 0, q.limit), countAll(db, input)]);
+    return { items, count };
+  }
+  const count = await countAll(db, input);
+  if (q.page !== undefined) checkPage(q.page, q.limit, count);
+  return { items: offset < count ? await slice(db, input, offset, q.limit) : [], count };
 }
 
 /**
@@ -235,9 +255,8 @@ export async function listEntries(db: Db, p: Principal, q: LogQuery): Promise<{ 
   const forward = q.ordering === 'datetime';
   const narrowed = w.index !== undefined || w.filters.length > 0 || range.from !== undefined || range.to !== undefined;
   const all: Where = { pk: keys.log(orgId), range: {}, filters: [], names: {}, values: {} };
-  const [items, filtered, total] = await Promise.all([
-    slice(db, queryInput(db, w, true, forward), q.offset, q.limit),
-    countAll(db, queryInput(db, w, true, forward)),
+  const [{ items, count: filtered }, total] = await Promise.all([
+    countedSlice(db, queryInput(db, w, true, forward), q),
     narrowed ? countAll(db, queryInput(db, all, false, forward)) : undefined,
   ]);
   return { items: items as EntryItem[], filtered, total: total ?? filtered };
@@ -249,8 +268,9 @@ export interface HistoryQuery {
   user_id?: number;
   source?: string;
   ordering: 'created_at' | '-created_at';
-  offset: number;
-  limit: number;
+  /** LSE's page number (past the last page: 404 "Invalid page.") and page size. */
+  page: number;
+  pageSize: number;
 }
 
 const SCOPE_OF: Record<HistoryStream, 'organization' | 'workspace' | 'project'> = {
@@ -285,8 +305,8 @@ export async function listHistory(db: Db, p: Principal, stream: HistoryStream, s
     w.values[':src'] = q.source;
   }
   const input = queryInput(db, w, true, q.ordering === 'created_at');
-  const [items, n] = await Promise.all([slice(db, input, q.offset, q.limit), countAll(db, input)]);
-  return { items: items as EntryItem[], count: n };
+  const { items, count } = await countedSlice(db, input, { offset: 0, limit: q.pageSize, page: q.page });
+  return { items: items as EntryItem[], count };
 }
 
 /** Whether an organization's log has any entry under this key (a deleted project's history is still its own). */
