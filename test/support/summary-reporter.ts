@@ -19,9 +19,10 @@ export default class SummaryReporter implements Reporter {
     const lse = modules.filter((m) => m.meta().lseSkipped !== undefined);
     if (lse.length && !existsSync(lseReference())) {
       const comparisons = lse.reduce((n, m) => n + (m.meta().lseSkipped ?? 0), 0);
-      const tests = lse.reduce((n, m) => n + [...m.children.allTests()].filter((t) => t.result().state === 'skipped').length, 0);
+      const where = lse.filter((m) => m.meta().lseSkipped).map((m) => `${m.relativeModuleId} ${m.meta().lseSkipped}`);
+      const tests = lse.flatMap((m) => [...m.children.allTests()].filter((t) => t.result().state === 'skipped').map((t) => `"${t.fullName}"`));
       console.log(
-        `\nSkipped for want of LSE's reference (not at ${lseReference()}; set ROSTER_LSE_REFERENCE to its path): ${comparisons} comparisons with LSE's OpenAPI schemas and ${tests} tests that only compare with LSE, in ${lse.length} test files; every other assertion ran.`,
+        `\nSkipped for want of LSE's reference (not at ${lseReference()}; set ROSTER_LSE_REFERENCE to its path): ${comparisons} comparisons with LSE's OpenAPI schemas (${where.join(', ') || 'none'}) and ${tests.length} tests that only compare with LSE (${tests.join(', ') || 'none'}); every other assertion ran.`,
       );
     }
     console.log(`\nTests: ${count.passed} passed, ${count.failed + broken} failed, ${count.skipped + count.pending} skipped`);
