@@ -344,13 +344,6 @@ export const idParam = z
   .regex(/^[1-9][0-9]{0,14}$/)
   .transform(Number);
 
-/** LSE page-number pagination parameters, plus Roster's cursor carried in `next` links. */
-export const pageQuery = z.object({
-  page: z.coerce.number().int().min(1).default(1),
-  page_size: z.coerce.number().int().min(1).max(1000).default(100),
-  cursor: z.string().max(2048).optional(),
-});
-
 /** This API's own base URL, as the client reached it. */
 export const apiBase = (event: ApiEvent) => `${event.headers['x-forwarded-proto'] ?? 'https'}://${event.requestContext.domainName}`;
 

@@ -374,7 +374,7 @@ export const Verification = named(
     days: z.array(
       z.strictObject({
         date: z.string(),
-        status: z.enum(['ok', 'tampered', 'not_digested']),
+        status: z.enum(['ok', 'tampered', 'not_digested', 'before_history']),
         entries: z.number().int(),
         altered: z.array(z.string()),
         missing: z.array(z.string()),

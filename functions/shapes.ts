@@ -4,6 +4,7 @@ import type { Membership, Organization, User } from '../lib/core/model.js';
 import type { ProjectMemberView } from '../lib/access/projects.js';
 import type { Standing } from '../lib/org/organizations.js';
 import { type Access, canInOrganization, permissionsOf } from '../lib/core/permissions.js';
+import { lseRoleSource } from '../lib/core/roles.js';
 
 const initials = (u: Pick<User, 'first_name' | 'last_name' | 'email'>) =>
   (u.first_name && u.last_name ? u.first_name[0]! + u.last_name[0]! : u.email.slice(0, 2)).toLowerCase();
@@ -96,7 +97,7 @@ export function memberShape(m: Membership) {
     id: m.user_id,
     organization: m.organization,
     role: m.role,
-    role_source: m.role_source,
+    role_source: lseRoleSource(m.role_source),
     user_type: m.user_type,
     tags: [],
     concurrency: null,
@@ -125,7 +126,7 @@ export const memberDetailShape = (m: Membership) => ({
   contributed_to_projects: [],
   created_projects: [],
   role: m.role,
-  role_source: m.role_source,
+  role_source: lseRoleSource(m.role_source),
   deleted_at: m.deleted_at,
 });
 
@@ -180,11 +181,11 @@ export function projectMemberShape(v: ProjectMemberView) {
     ...memberUserShape(m),
     implicit_member: v.implicit,
     project_role: v.projectRole?.role ?? null,
-    project_role_source: v.projectRole?.role_source ?? null,
+    project_role_source: lseRoleSource(v.projectRole?.role_source),
     effective_role: v.access.allowed ? v.access.role : null,
     tags: [],
     user_type: m.user_type,
   };
 }
 
-export const projectRoleShape = (r: ProjectRoleRecord) => ({ id: r.id, project: r.project, user: r.user, role: r.role, role_source: r.role_source });
+export const projectRoleShape = (r: ProjectRoleRecord) => ({ id: r.id, project: r.project, user: r.user, role: r.role, role_source: lseRoleSource(r.role_source) });

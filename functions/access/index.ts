@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { ACTIONS, type Action } from '../../lib/core/permissions.js';
 import { accessibleProjects, accessibleProjectsKeys, checkAccess, checkKeys } from '../../lib/access/projects.js';
 import { api, idParam, link, ok, routed } from '../http.js';
+import { pageSize } from '../paging.js';
 import { projectShape } from '../shapes.js';
 import { CheckResults, Project, cursorPage } from '../schemas.js';
 
@@ -45,7 +46,7 @@ export const accessible = api(
   {
     responses: { 200: cursorPage(Project) },
     params: z.object({ id: idParam }),
-    query: z.object({ cursor: z.string().max(64).optional(), page_size: z.coerce.number().int().min(1).max(1000).default(100) }),
+    query: z.object({ cursor: z.string().max(64).optional(), page_size: pageSize().default(100) }),
     prefetch: (at) => accessibleProjectsKeys(at, at.params.id),
   },
   async ({ principal, params, query, event, db }) => {

@@ -3,6 +3,7 @@ import { type HistoryQuery, listHistory, stateView } from '../../lib/audit/activ
 import type { HistoryStream } from '../../lib/core/table.js';
 import { api, idParam, link, ok, routed } from '../http.js';
 import { StatePage } from '../schemas.js';
+import { pageNumber, pageSize } from '../paging.js';
 
 const query = z.object({
   since: z.string().max(64).optional(),
@@ -11,8 +12,8 @@ const query = z.object({
   source: z.enum(['api', 'billing', 'ldap', 'manual', 'saml', 'scim', 'invite', 'system', 'access_review']).optional(),
   user_type: z.enum(['flex', 'service', 'standard', 'viewonly']).optional(),
   ordering: z.enum(['created_at', '-created_at']).default('-created_at'),
-  page: z.coerce.number().int().min(1).default(1),
-  page_size: z.coerce.number().int().min(1).max(1000).default(100),
+  page: pageNumber,
+  page_size: pageSize().default(100),
 });
 
 /**
@@ -23,7 +24,7 @@ function history(param: 'org_id' | 'workspace_id' | 'project_id', stream: Histor
   return api({ responses: { 200: StatePage }, params: z.object({ [param]: idParam }), query }, async ({ principal, params, query: q, event, db }) => {
     const { user_type, page: n, page_size, ...rest } = q;
     const scope = (params as Record<string, number>)[param]!;
-    const h: HistoryQuery = { ...rest, offset: (n - 1) * page_size, limit: page_size };
+    const h: HistoryQuery = { ...rest, page: n, pageSize: page_size };
     const found = await listHistory(db, principal, stream, scope, h);
     // Every Roster user is a standard user.
     const { items, count } = user_type !== undefined && user_type !== 'standard' ? { items: [], count: 0 } : found;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MEMBER_ORDERINGS, listMembers } from '../../lib/org/organizations.js';
-import { api, csvRoles, idParam, link, ok, pageQuery } from '../http.js';
+import { api, csvRoles, idParam, link, ok } from '../http.js';
+import { pageQuery } from '../paging.js';
 import { memberShape } from '../shapes.js';
 import { MemberPage } from '../schemas.js';
 

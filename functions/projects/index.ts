@@ -19,6 +19,7 @@ import { csvCell } from '../../lib/core/csv.js';
 import { bulk } from '../../lib/access/jobs.js';
 import { BULK_STATUS, bulkReply, selectionBody, selectionQuery } from '../bulk.js';
 import { api, csvIds, csvRoles, idParam, link, noContent, ok, routed } from '../http.js';
+import { pageSize } from '../paging.js';
 import { projectMemberShape, projectRoleShape, projectShape } from '../shapes.js';
 import { BulkAssigned, BulkUnassigned, JobStarted, Project, ProjectMember, ProjectRole, csvBody, cursorPage } from '../schemas.js';
 
@@ -35,7 +36,7 @@ const fields = {
 type Fields = { title?: string; description?: string | null; workspace?: number | null; is_published?: boolean; annotator_instructions?: string; expert_instruction?: string; reviewer_instructions?: string };
 /** LSE's field names to Roster's (`expert_instruction` is LSE's name for the annotator instructions). */
 const input = ({ is_published, expert_instruction, annotator_instructions, ...rest }: Fields) => ({ ...rest, published: is_published, annotator_instructions: annotator_instructions ?? expert_instruction });
-const cursorQuery = z.object({ cursor: z.string().max(64).optional(), page_size: z.coerce.number().int().min(1).max(1000).default(100) });
+const cursorQuery = z.object({ cursor: z.string().max(64).optional(), page_size: pageSize().default(100) });
 
 export const list = api({ responses: { 200: cursorPage(Project) }, query: cursorQuery }, async ({ principal, query, event, db }) => {
   const r = await visibleProjects(db, principal, { cursor: query.cursor, pageSize: query.page_size });
@@ -64,7 +65,7 @@ const memberQuery = z.object({
   search: z.string().trim().max(256).optional(),
   ids: csvIds.optional(),
   cursor: z.string().max(64).optional(),
-  page_size: z.coerce.number().int().min(1).max(1000).default(100),
+  page_size: pageSize().default(100),
 });
 
 /** GET …/members/: the direct members (LSE answers a plain array of users). */

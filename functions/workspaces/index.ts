@@ -15,7 +15,8 @@ import {
 } from '../../lib/access/workspaces.js';
 import { bulk } from '../../lib/access/jobs.js';
 import { BULK_STATUS, bulkReply, selectionBody, selectionQuery } from '../bulk.js';
-import { api, idParam, link, noContent, ok, pageQuery, routed } from '../http.js';
+import { api, idParam, link, noContent, ok, routed } from '../http.js';
+import { pageQuery } from '../paging.js';
 import { memberUserShape, projectShape, workspaceShape } from '../shapes.js';
 import { BulkAssigned, BulkUnassigned, JobStarted, Project, User, Workspace, WorkspaceMember, page } from '../schemas.js';
 

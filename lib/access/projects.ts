@@ -15,6 +15,9 @@ import { idOf, keys, pad } from '../core/table.js';
 import { now } from '../core/util.js';
 import { orgMembers, workspaceFor } from './workspaces.js';
 
+/** The largest id a key holds (ten digits): a cursor past it points nowhere. */
+const MAX_ID = 9_999_999_999;
+
 /** The caller's project, checked for `action`: unreadable → 404 (not revealed), readable but not allowed → 403. */
 /** What projectFor reads by key before the project's workspace is known (a route prefetches them). */
 export const projectForKeys = (c: Caller, projectId: number) => projectFactsKeys(c.orgId, c.userId, projectId);
@@ -190,7 +193,7 @@ export async function projectMembers(db: Db, p: Principal, projectId: number, q:
   let after = 0;
   if (q.cursor) {
     const n = Number(Buffer.from(q.cursor, 'base64url').toString());
-    if (!Number.isInteger(n) || n < 0) throw new ValidationError('Invalid cursor.', { cursor: ['Invalid cursor.'] });
+    if (!Number.isInteger(n) || n < 0 || n > MAX_ID) throw new ValidationError('Invalid cursor.', { cursor: ['Invalid cursor.'] });
     after = n;
   }
   const ids = q.ids ? new Set(q.ids) : undefined;
@@ -372,7 +375,7 @@ export async function accessibleProjects(db: Db, p: Principal, userId: number, p
   let after = 0;
   if (page.cursor) {
     after = Number(Buffer.from(page.cursor, 'base64url').toString());
-    if (!Number.isInteger(after) || after < 0) throw new ValidationError('Invalid cursor.', { cursor: ['Invalid cursor.'] });
+    if (!Number.isInteger(after) || after < 0 || after > MAX_ID) throw new ValidationError('Invalid cursor.', { cursor: ['Invalid cursor.'] });
   }
   const org = keys.organization(p.orgId).PK;
   const limit = page.pageSize + 1;

@@ -13,7 +13,9 @@ import { nextId } from '../core/ids.js';
 import { ForbiddenError, ValidationError } from '../core/errors.js';
 import type { Principal } from '../core/model.js';
 import { canInOrganization } from '../core/permissions.js';
+import { LEGACY_ROLE_SOURCES, lseRoleSource } from '../core/roles.js';
 import { type HistoryStream, keys } from '../core/table.js';
+import { SKIP_LIMIT, checkPage, invalidPage } from '../core/pagination.js';
 
 export type EntryItem = Omit<Entry, 'history'> & {
   PK: string;
@@ -149,7 +151,7 @@ async function slice(db: Db, input: QueryCommandInput, offset: number, limit: nu
   while (skip > 0) {
     // Keys only (on an index, its keys too: #pk and #sk name them; on the table they are PK and SK).
     const projection = input.IndexName ? 'PK, SK, #pk, #sk' : '#pk, #sk';
-    const r = await db.doc.send(new QueryCommand({ ...input, ProjectionExpression: projection, Limit: skip, ExclusiveStartKey: start }));
+    const r = await db.doc.send(new QueryCommand({ ...input, ProjectionExpression: projection, Limit: Math.min(skip, SKIP_LIMIT), ExclusiveStartKey: start }));
     skip -= r.Count ?? 0;
     start = r.LastEvaluatedKey;
     if (!start) return [];
@@ -172,8 +174,27 @@ export interface LogQuery {
   end_date?: string;
   search?: string;
   ordering: 'datetime' | '-datetime';
+  /** Items to skip: DataTables' `start` (past the end: an empty page). */
   offset: number;
   limit: number;
+  /** LSE's page number instead of `offset`: past the last page is 404 "Invalid page.". */
+  page?: number;
+}
+
+/**
+ * Items `offset` to `offset + limit` of a query and the count of its items (the count first when
+ * items are skipped, so nothing is read past the end): a page number past the last is LSE's 404.
+ */
+async function countedSlice(db: Db, input: QueryCommandInput, q: { offset: number; limit: number; page?: number }): Promise<{ items: Record<string, unknown>[]; count: number }> {
+  if (q.page !== undefined && (!Number.isSafeInteger(q.page) || q.page < 1)) throw invalidPage();
+  const offset = q.page !== undefined ? (q.page - 1) * q.limit : q.offset;
+  if (offset === 0) {
+    const [items, count] = await Promise.all([slice(db, input, 0, q.limit), countAll(db, input)]);
+    return { items, count };
+  }
+  const count = await countAll(db, input);
+  if (q.page !== undefined) checkPage(q.page, q.limit, count);
+  return { items: offset < count ? await slice(db, input, offset, q.limit) : [], count };
 }
 
 /**
@@ -234,9 +255,8 @@ export async function listEntries(db: Db, p: Principal, q: LogQuery): Promise<{ 
   const forward = q.ordering === 'datetime';
   const narrowed = w.index !== undefined || w.filters.length > 0 || range.from !== undefined || range.to !== undefined;
   const all: Where = { pk: keys.log(orgId), range: {}, filters: [], names: {}, values: {} };
-  const [items, filtered, total] = await Promise.all([
-    slice(db, queryInput(db, w, true, forward), q.offset, q.limit),
-    countAll(db, queryInput(db, w, true, forward)),
+  const [{ items, count: filtered }, total] = await Promise.all([
+    countedSlice(db, queryInput(db, w, true, forward), q),
     narrowed ? countAll(db, queryInput(db, all, false, forward)) : undefined,
   ]);
   return { items: items as EntryItem[], filtered, total: total ?? filtered };
@@ -248,8 +268,9 @@ export interface HistoryQuery {
   user_id?: number;
   source?: string;
   ordering: 'created_at' | '-created_at';
-  offset: number;
-  limit: number;
+  /** LSE's page number (past the last page: 404 "Invalid page.") and page size. */
+  page: number;
+  pageSize: number;
 }
 
 const SCOPE_OF: Record<HistoryStream, 'organization' | 'workspace' | 'project'> = {
@@ -275,14 +296,17 @@ export async function listHistory(db: Db, p: Principal, stream: HistoryStream, s
     w.values[':user'] = q.user_id;
   }
   if (q.source) {
-    // LSE's role sources (manual, saml, scim, api, …) as recorded on the membership, else the change's source.
-    w.filters.push('(role_source = :src OR #source = :src)');
+    // LSE's role sources (manual, saml, scim, api, …) as recorded on the membership (older entries
+    // may hold a value Roster used to store, answered as its LSE value), else the change's source.
+    const legacy = Object.entries(LEGACY_ROLE_SOURCES).filter(([, lse]) => lse === q.source).map(([old]) => old);
+    legacy.forEach((old, i) => (w.values[`:old${i}`] = old));
+    w.filters.push(`(role_source IN (${[':src', ...legacy.map((_, i) => `:old${i}`)].join(', ')}) OR #source = :src)`);
     w.names['#source'] = 'source';
     w.values[':src'] = q.source;
   }
   const input = queryInput(db, w, true, q.ordering === 'created_at');
-  const [items, n] = await Promise.all([slice(db, input, q.offset, q.limit), countAll(db, input)]);
-  return { items: items as EntryItem[], count: n };
+  const { items, count } = await countedSlice(db, input, { offset: 0, limit: q.pageSize, page: q.page });
+  return { items: items as EntryItem[], count };
 }
 
 /** Whether an organization's log has any entry under this key (a deleted project's history is still its own). */
@@ -364,7 +388,7 @@ export function stateView(e: EntryItem) {
       user_id: e.subject_user,
       action: e.action,
       source: e.source,
-      role_source: e.role_source ?? null,
+      role_source: lseRoleSource(e.role_source),
       request_id: e.request_id,
       ip_address: e.ip,
       before: e.before,

@@ -117,8 +117,12 @@ export async function digestAll(db: Db, now = new Date()): Promise<{ organizatio
 
 export interface DayReport {
   date: string;
-  /** ok; tampered (entries or digest changed); not_digested (the day is not closed or the job has not run). */
-  status: 'ok' | 'tampered' | 'not_digested';
+  /**
+   * ok; tampered (entries or digest changed, or a digest missing inside the organization's
+   * history); not_digested (the day is not closed or the job has not run); before_history (a day
+   * before the organization's log begins: nothing to verify, and no entry may be there).
+   */
+  status: 'ok' | 'tampered' | 'not_digested' | 'before_history';
   entries: number;
   altered: string[];
   missing: string[];
@@ -129,7 +133,29 @@ export interface DayReport {
   digest_problems: string[];
 }
 
-/** Recompute a range of days (at most 92) of the caller's organization against their digests (OW, AD). */
+/**
+ * The day the organization's log begins: the day of its chain's first digest when that digest
+ * starts the chain (an organization older than its log begins there), else the day the
+ * organization was created (so a chain whose first days were deleted still shows them missing).
+ */
+async function historyBegins(db: Db, orgId: number): Promise<string | undefined> {
+  const [first, org] = await Promise.all([
+    // Day heads ("YYYY-MM-DD") sort before their chunks ("YYYY-MM-DD#0000") and the pointer ("head").
+    db.doc.send(
+      new QueryCommand({ TableName: db.table, KeyConditionExpression: 'PK = :pk AND SK < :head', ExpressionAttributeValues: { ':pk': keys.digest(orgId), ':head': 'head' }, Limit: 1, ConsistentRead: true }),
+    ),
+    db.doc.send(new GetCommand({ TableName: db.table, Key: keys.organization(orgId), ProjectionExpression: 'created_at', ConsistentRead: true })),
+  ]);
+  const head = first.Items?.[0];
+  if (head?.type === 'digest' && head.prev === GENESIS) return String(head.day);
+  const created = org.Item?.created_at;
+  return typeof created === 'string' ? dayOf(created) : undefined;
+}
+
+/**
+ * Recompute a range of days (at most 92) of the caller's organization against their digests (OW,
+ * AD). Days before the organization's log begins are `before_history` and leave the range valid.
+ */
 export async function verifyRange(db: Db, p: Principal, from: string, to: string): Promise<{ valid: boolean; days: DayReport[] }> {
   requireLogReader(p);
   const orgId = p.orgId;
@@ -137,10 +163,11 @@ export async function verifyRange(db: Db, p: Principal, from: string, to: string
   const span = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000 + 1;
   if (span > 92) throw new ValidationError('Validation error', { end_date: ['Verify at most 92 days at a time.'] });
   const pk = keys.digest(orgId);
-  const [digestItems, pointer, before] = await Promise.all([
+  const [digestItems, pointer, before, begins] = await Promise.all([
     queryAll(db, { KeyConditionExpression: 'PK = :pk AND SK BETWEEN :a AND :b', ExpressionAttributeValues: { ':pk': pk, ':a': from, ':b': `${to}#9999` }, ConsistentRead: true }),
     db.doc.send(new GetCommand({ TableName: db.table, Key: { PK: pk, SK: 'head' }, ConsistentRead: true })).then((r) => r.Item as Pointer | undefined),
     db.doc.send(new GetCommand({ TableName: db.table, Key: { PK: pk, SK: prevDay(from) }, ConsistentRead: true })).then((r) => r.Item),
+    historyBegins(db, orgId),
   ]);
   const now = Math.floor(Date.now() / 1000);
   const days: DayReport[] = [];
@@ -150,6 +177,16 @@ export async function verifyRange(db: Db, p: Principal, from: string, to: string
     const report: DayReport = { date: day, status: 'ok', entries: entries.length, altered: [], missing: [], inserted: [], expired: 0, digest_problems: [] };
     days.push(report);
     const head = digestItems.find((i) => i.SK === day);
+    if (!head && begins !== undefined && day < begins) {
+      // Nothing was logged before the log began: an entry there was put in afterwards.
+      if (entries.length) {
+        report.status = 'tampered';
+        report.digest_problems.push("The day is before the organization's log begins, yet holds entries.");
+        report.inserted = entries.map((e) => String(e.SK));
+      } else report.status = 'before_history';
+      previousDigest = undefined;
+      continue;
+    }
     if (!head) {
       if (pointer && day <= pointer.last_day) {
         report.status = 'tampered';

@@ -29,6 +29,23 @@ export const isActive = (role: Role): role is ActiveRole => RANK[role] > 0;
 export const mostElevated = (roles: readonly Role[]): Role | undefined =>
   roles.reduce<Role | undefined>((best, r) => (best === undefined || RANK[r] > RANK[best] ? r : best), undefined);
 
-/** Where a membership's role came from (LSE's role_source plus Roster's own sources). */
-export const ROLE_SOURCES = ['manual', 'api', 'saml', 'scim', 'invite', 'system'] as const;
+/**
+ * Where a membership's role came from: LSE's role_source values exactly (SPEC §2). Roster's finer
+ * cause of a change (`invite`, `system`, `access_review`, …) is the activity log's `source`.
+ */
+export const ROLE_SOURCES = ['manual', 'saml', 'scim', 'ldap', 'api', 'billing'] as const;
 export type RoleSource = (typeof ROLE_SOURCES)[number];
+
+/**
+ * Role sources Roster once stored that LSE has no value for, and the LSE value they are answered
+ * with: a role from an invitation or the bootstrap was set by a person, as a `manual` one is (the
+ * activity log still says which, in its `source`).
+ */
+export const LEGACY_ROLE_SOURCES: Readonly<Record<string, RoleSource>> = { invite: 'manual', system: 'manual' };
+
+/** A stored role source as the API answers it: one of LSE's values, or null when there is none. */
+export function lseRoleSource(stored: unknown): RoleSource | null {
+  if (typeof stored !== 'string') return null;
+  if ((ROLE_SOURCES as readonly string[]).includes(stored)) return stored as RoleSource;
+  return LEGACY_ROLE_SOURCES[stored] ?? null;
+}

@@ -44,7 +44,7 @@ export async function bootstrap(db: Db, opts: { email: string; token?: string; t
       create(keys.counter('user'), { value: 1 }),
       create(keys.organization(org.id), { type: 'organization', ...org }),
       ...userPuts(db.table, owner),
-      create({}, { ...membershipItem(org.id, owner, 'OW', 'system', at), tokenHash }),
+      create({}, { ...membershipItem(org.id, owner, 'OW', 'manual', at), tokenHash }),
       ...(locateLegacyToken(token) ? [] : [create(keys.token(tokenHash), { type: 'legacy_token', userId: owner.id, orgId: org.id, created_at: at })]),
       create({}, orgInviteLookup(org.id, org.token)),
     ]);

@@ -194,7 +194,7 @@ export async function acceptInvite(db: Db, s: Signup, caller: Principal | undefi
       orgId,
       // Anyone can type any address on the shared link: such an address is not proven.
       { email, username: s.username, first_name: s.first_name, last_name: s.last_name, password: s.password, email_verified: found.type === 'invite' },
-      { role, source: 'invite', directory, extra: (id) => [...consume, ...joins.map((j) => j(id))] },
+      { role, source: 'manual', directory, extra: (id) => [...consume, ...joins.map((j) => j(id))] },
     );
     return created;
   }
@@ -209,7 +209,7 @@ export async function acceptInvite(db: Db, s: Signup, caller: Principal | undefi
   const takeover = found.type === 'invite' && user.email_verified === false;
   if (takeover && !s.password) throw new ValidationError('Validation error', { password: ['Choose a password for your account.'] });
   const switchTo = isActive(role);
-  const item = membershipItem(orgId, { ...user, active_organization: switchTo ? orgId : user.active_organization }, role, 'invite', now());
+  const item = membershipItem(orgId, { ...user, active_organization: switchTo ? orgId : user.active_organization }, role, 'manual', now());
   try {
     await transactWrite(db, [
       // A deleted member comes back through a new invitation: their membership is replaced.

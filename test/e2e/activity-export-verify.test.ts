@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localClient } from '../../infra/local/dynamodb.js';
 import { createDb } from '../../lib/core/db.js';
 import { digestOrganization } from '../../lib/audit/digest.js';
+import { otherOrg } from '../support/db.js';
 import { keys } from '../../lib/core/table.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';
 
@@ -143,6 +144,84 @@ describe('activity log tamper evidence', () => {
     await raw.send(new UpdateCommand({ TableName: table, Key: digest, UpdateExpression: 'SET #c = #c + :one', ExpressionAttributeNames: { '#c': 'count' }, ExpressionAttributeValues: { ':one': 1 } }));
     const d = await owner('GET', `/api/activity-logs/verify?start_date=${today()}&end_date=${today()}`);
     expect(d.body.days[0].digest_problems.length).toBeGreaterThan(0);
+    raw.destroy();
+  });
+
+  const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10);
+  const verify = (token: string, from: string, to: string) => call('GET', `/api/activity-logs/verify?start_date=${from}&end_date=${to}`, { token });
+
+  /** The organization's log caught up with the table (its count read twice alike, some time apart). */
+  async function settled(token: string, more = 0) {
+    let last = -1;
+    await until('the log', async () => {
+      const n = (await call('GET', '/api/activity-logs/?page_size=1', { token })).body.recordsTotal as number;
+      const done = n > more && n === last;
+      last = n;
+      if (!done) await new Promise((r) => setTimeout(r, 400));
+      return done ? n : undefined;
+    });
+    return last;
+  }
+
+  /** A new organization, its log caught up with its making. */
+  async function newOrganization(title: string) {
+    const db = createDb(process.env.TABLE_NAME!, roster.dynamodbEndpoint);
+    const org = await otherOrg(db, title);
+    return { ...org, db, entries: await settled(org.owner.token) };
+  }
+
+  it("answers valid over the 30 days before and including a new organization's first day, the days before it before_history", async () => {
+    const org = await newOrganization('Verified from its first day');
+    const fresh = await verify(org.owner.token, daysAgo(29), today());
+    expect(fresh.status).toBe(200);
+    expect(fresh.body.valid).toBe(true);
+    expect(fresh.body.days).toHaveLength(30);
+    expect(fresh.body.days.slice(0, 29).map((d: { status: string }) => d.status)).toEqual(Array(29).fill('before_history'));
+    expect(fresh.body.days[29]).toMatchObject({ date: today(), status: 'not_digested' });
+
+    await digestOrganization(org.db, org.orgId, today());
+    const digested = await verify(org.owner.token, daysAgo(29), today());
+    expect(digested.body.valid).toBe(true);
+    expect(digested.body.days.slice(0, 29).every((d: { status: string }) => d.status === 'before_history')).toBe(true);
+    expect(digested.body.days[29]).toMatchObject({ date: today(), status: 'ok', altered: [], missing: [], inserted: [] });
+  });
+
+  it("reports a digest missing inside the organization's history as tampered, the first day's too, and an entry put before the log began", async () => {
+    const org = await newOrganization('History with a gap');
+    const raw = DynamoDBDocumentClient.from(localClient(roster.dynamodbEndpoint));
+    const table = process.env.TABLE_NAME!;
+    // The organization as if made two days ago, with an entry that day: three days of history.
+    await raw.send(new UpdateCommand({ TableName: table, Key: keys.organization(org.orgId), UpdateExpression: 'SET created_at = :at', ExpressionAttributeValues: { ':at': `${daysAgo(2)}T09:00:00.000Z` } }));
+    const [template] = (await raw.send(new QueryCommand({ TableName: table, KeyConditionExpression: 'PK = :pk', ExpressionAttributeValues: { ':pk': keys.log(org.orgId) }, Limit: 1 }))).Items!;
+    await raw.send(new PutCommand({ TableName: table, Item: { ...template, SK: `${daysAgo(2)}T09:00:00.000Z#first`, at: `${daysAgo(2)}T09:00:00.000Z`, id: 888_888 } }));
+    // The organization's update is logged too (today): wait for it before the day is digested.
+    await settled(org.owner.token, org.entries + 1);
+    await digestOrganization(org.db, org.orgId, today());
+    const whole = await verify(org.owner.token, daysAgo(29), today());
+    expect(whole.body.valid).toBe(true);
+    expect(whole.body.days.slice(27).map((d: { status: string }) => d.status)).toEqual(['ok', 'ok', 'ok']);
+    expect(whole.body.days[26].status).toBe('before_history');
+
+    // Yesterday's digest (a day without entries) goes: the range is no longer valid.
+    await raw.send(new DeleteCommand({ TableName: table, Key: { PK: keys.digest(org.orgId), SK: daysAgo(1) } }));
+    const gap = await verify(org.owner.token, daysAgo(29), today());
+    expect(gap.body.valid).toBe(false);
+    expect(gap.body.days[28]).toMatchObject({ date: daysAgo(1), status: 'tampered', digest_problems: ['The digest of this day is missing.'] });
+    expect(gap.body.days[27].status).toBe('ok');
+
+    // Deleting the chain's first digest does not move where the history begins (the organization's first day).
+    await raw.send(new DeleteCommand({ TableName: table, Key: { PK: keys.digest(org.orgId), SK: daysAgo(2) } }));
+    const start = await verify(org.owner.token, daysAgo(29), daysAgo(2));
+    expect(start.body.valid).toBe(false);
+    expect(start.body.days.at(-1)).toMatchObject({ date: daysAgo(2), status: 'tampered', digest_problems: ['The digest of this day is missing.'] });
+
+    // An entry dated before the log began is an insertion, not history.
+    const forged = `${daysAgo(10)}T10:00:00.000Z#forged`;
+    await raw.send(new PutCommand({ TableName: table, Item: { ...template, SK: forged, at: `${daysAgo(10)}T10:00:00.000Z`, id: 888_889 } }));
+    const early = await verify(org.owner.token, daysAgo(12), daysAgo(8));
+    expect(early.body.valid).toBe(false);
+    expect(early.body.days.map((d: { status: string }) => d.status)).toEqual(['before_history', 'before_history', 'tampered', 'before_history', 'before_history']);
+    expect(early.body.days[2].inserted).toEqual([forged]);
     raw.destroy();
   });
 

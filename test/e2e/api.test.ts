@@ -214,9 +214,12 @@ describe('bad input', () => {
     expect((await call('GET', '/api/organizations/1/memberships?page_size=1000', { token: OWNER_TOKEN })).body.count).toBe(before);
   });
 
-  it('answers 400 for bad pagination parameters', async () => {
-    for (const q of ['page=0', 'page=x', 'page_size=0', 'page_size=5000', 'cursor=garbage&page=2']) {
+  it('answers 400 for a bad page size or cursor, and LSE\'s 404 "Invalid page." for a page number that is not one', async () => {
+    for (const q of ['page_size=0', 'page_size=5000', 'cursor=garbage&page=2']) {
       expect((await call('GET', `/api/organizations/1/memberships?${q}`, { token: OWNER_TOKEN })).status).toBe(400);
+    }
+    for (const q of ['page=0', 'page=x', 'page=999999999']) {
+      expect(await call('GET', `/api/organizations/1/memberships?${q}`, { token: OWNER_TOKEN })).toMatchObject({ status: 404, body: { detail: 'Invalid page.' } });
     }
   });
 });

@@ -48,10 +48,14 @@ describe('bad input on every route', () => {
     }
   });
 
-  it('answers 400 for bad query parameters on listing routes', async () => {
-    for (const q of ['page=0', 'page=-1', 'page_size=0', 'page_size=1001', 'page=abc', 'role=ZZ', 'is_deleted=maybe', 'ordering=nope', 'cursor=%%%']) {
+  it('answers 400 for bad query parameters on listing routes, and 404 "Invalid page." for a page number that is not a page', async () => {
+    for (const q of ['page_size=0', 'page_size=1001', 'role=ZZ', 'is_deleted=maybe', 'ordering=nope', 'cursor=%%%']) {
       const reply = await call('GET', `/api/organizations/1/memberships?${q}`, { token: OWNER_TOKEN });
       expect(reply.status, q).toBe(400);
+    }
+    for (const q of ['page=0', 'page=-1', 'page=abc', 'page=1.5', 'page=1e3']) {
+      const reply = await call('GET', `/api/organizations/1/memberships?${q}`, { token: OWNER_TOKEN });
+      expect(reply, q).toMatchObject({ status: 404, body: { detail: 'Invalid page.' } });
     }
   });
 });

@@ -1,10 +1,11 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { InitiateAuthCommand } from '@aws-sdk/client-cognito-identity-provider';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { localCognitoClient } from '../../infra/local/cognito.js';
 import { createDb, type Db } from '../../lib/core/db.js';
+import { keys } from '../../lib/core/table.js';
 import { type Member, addMember, otherOrg } from '../support/db.js';
 import { lseErrors } from '../support/lse-schema.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';
@@ -107,7 +108,7 @@ describe('the organization invite link', () => {
     expect((await signup({ token: r.body.token, email: address('fresh-link'), password: PASSWORD })).status).toBe(201);
   });
 
-  it('signs a new person up without credentials as Not Activated (role NO, source invite), who has no access until given a role', async () => {
+  it('signs a new person up without credentials as Not Activated (role NO, role_source manual), who has no access until given a role', async () => {
     const { token } = (await call('GET', '/api/invite', { token: OWNER_TOKEN })).body;
     const email = address('link');
     const r = await signup({ token, email, password: PASSWORD, first_name: 'Linda' });
@@ -115,7 +116,7 @@ describe('the organization invite link', () => {
     expect(r.body).toMatchObject({ email, first_name: 'Linda' });
     const m = await membership(r.body.id);
     expect(m.status).toBe(200);
-    expect(m.body).toMatchObject({ role: 'NO', role_source: 'invite' });
+    expect(m.body).toMatchObject({ role: 'NO', role_source: 'manual' });
 
     const jwt = await signIn(email);
     expect((await call('GET', '/api/current-user/whoami', { headers: { authorization: `Bearer ${jwt}` } })).status).toBe(401);
@@ -147,7 +148,7 @@ describe('emailed invitations', () => {
 
     const joined = await signup({ token: tokenA, email: a, password: PASSWORD, first_name: 'Ann' });
     expect(joined.status).toBe(201);
-    expect((await membership(joined.body.id)).body).toMatchObject({ role: 'RE', role_source: 'invite' });
+    expect((await membership(joined.body.id)).body).toMatchObject({ role: 'RE', role_source: 'manual' });
     const jwt = await signIn(a);
     expect(await call('GET', '/api/current-user/whoami', { headers: { authorization: `Bearer ${jwt}` } })).toMatchObject({
       status: 200,
@@ -241,7 +242,7 @@ describe('people who already have an account', () => {
     const accepted = await signup({ token, email: other.owner.email });
     expect(accepted.status).toBe(201);
     expect(accepted.body.id).toBe(other.owner.userId);
-    expect((await membership(other.owner.userId)).body).toMatchObject({ role: 'AN', role_source: 'invite' });
+    expect((await membership(other.owner.userId)).body).toMatchObject({ role: 'AN', role_source: 'manual' });
     const orgs = await call('GET', '/api/organizations/', { token: other.owner.token });
     expect(orgs.status).toBe(200);
     expect(orgs.body.map((o: { id: number }) => o.id).sort((x: number, y: number) => x - y)).toEqual([1, other.orgId]);
@@ -258,7 +259,7 @@ describe('people who already have an account', () => {
     expect(anonymous.body).toEqual({ detail: expect.any(String) });
     const signedIn = await signup({ token: link, email: other.owner.email }, other.owner.token);
     expect(signedIn.status).toBe(201);
-    expect((await membership(other.owner.userId)).body).toMatchObject({ role: 'NO', role_source: 'invite' });
+    expect((await membership(other.owner.userId)).body).toMatchObject({ role: 'NO', role_source: 'manual' });
   });
 
   it('refuses someone signed in as another person (409), leaving the invitation usable', async () => {
@@ -315,7 +316,7 @@ describe('coming back', () => {
       }
     }
     expect(Object.values(attempts), JSON.stringify(attempts)).toContain(201);
-    expect((await membership(created.body.id)).body).toMatchObject({ role: 'RE', role_source: 'invite' });
+    expect((await membership(created.body.id)).body).toMatchObject({ role: 'RE', role_source: 'manual' });
   });
 
   it('creates exactly one user when one emailed invitation is used 5 times at once', async () => {
@@ -379,6 +380,41 @@ describe('bad input', () => {
       const r = await call('POST', '/api/invite/revoke', { token: OWNER_TOKEN, body });
       expect(r.status).toBe(400);
       expect(typeof r.body.detail).toBe('string');
+    }
+  });
+});
+
+describe("LSE's role sources", () => {
+  it('answers a membership page that validates against LSE for members made by the API, by invitation and by bootstrap, every role_source one of LSE\'s', async () => {
+    const made = await call('POST', '/api/users/', { token: OWNER_TOKEN, body: { email: address('by-api') } });
+    expect(made.status).toBe(201);
+    const { token } = (await call('GET', '/api/invite', { token: OWNER_TOKEN })).body;
+    const invited = await signup({ token, email: address('by-link'), password: PASSWORD });
+    expect(invited.status).toBe(201);
+    const page = await call('GET', '/api/organizations/1/memberships?page_size=1000', { token: OWNER_TOKEN });
+    expect(page.status).toBe(200);
+    expect(lseErrors('PaginatedLseOrganizationMemberListList', page.body)).toEqual([]);
+    const source = (id: number) => page.body.results.find((m: { id: number }) => m.id === id)?.role_source;
+    // The bootstrap Owner (user 1), a user made with a token through the API, and one who came by invitation.
+    expect([source(1), source(made.body.id), source(invited.body.id)]).toEqual(['manual', 'api', 'manual']);
+    expect(page.body.results.map((m: { role_source: string }) => m.role_source).filter((s: string) => !['manual', 'saml', 'scim', 'ldap', 'api', 'billing'].includes(s))).toEqual([]);
+    // The finer cause is the activity log's: the membership history says the invitation made it.
+    const history = `/api/fsm/organizations/1/membership-history/?user_id=${invited.body.id}`;
+    let entry: { context_data: { source: string; role_source: string | null } } | undefined;
+    for (let i = 0; i < 200 && !entry; i++, await new Promise((r) => setTimeout(r, 100))) entry = (await call('GET', `${history}&source=invite`, { token: OWNER_TOKEN })).body.results?.[0];
+    expect(entry?.context_data).toMatchObject({ source: 'invite', role_source: 'manual' });
+    expect((await call('GET', `${history}&source=manual`, { token: OWNER_TOKEN })).body.count).toBeGreaterThan(0);
+    expect((await call('GET', `${history}&source=scim`, { token: OWNER_TOKEN })).body.count).toBe(0);
+  });
+
+  it('answers role sources stored before Roster used LSE\'s values (invite, system) as manual, in listings and a member\'s details', async () => {
+    const old = await addMember(db, 1, 'AN', address('legacy'));
+    for (const legacy of ['invite', 'system']) {
+      await db.doc.send(new UpdateCommand({ TableName: db.table, Key: keys.membership(1, old.userId), UpdateExpression: 'SET role_source = :s', ExpressionAttributeValues: { ':s': legacy } }));
+      const page = await call('GET', '/api/organizations/1/memberships?page_size=1000', { token: OWNER_TOKEN });
+      expect(page.body.results.find((m: { id: number }) => m.id === old.userId)).toMatchObject({ role_source: 'manual' });
+      expect(lseErrors('PaginatedLseOrganizationMemberListList', page.body)).toEqual([]);
+      expect((await membership(old.userId)).body).toMatchObject({ role_source: 'manual' });
     }
   });
 });

@@ -40,7 +40,10 @@ describe('member listing pagination', () => {
     const last = await listMembers(db, owner, 1, { page: 3, pageSize: 100 });
     expect(last.items).toHaveLength(TOTAL - 200);
     expect(last.next).toBeUndefined();
-    expect((await listMembers(db, owner, 1, { page: 9, pageSize: 100 })).items).toEqual([]);
+    // Past the last page: LSE's (DRF's) 404 "Invalid page.", as are page numbers below 1.
+    for (const page of [4, 9, 1e9, 0, -1]) await expect(listMembers(db, owner, 1, { page, pageSize: 100 })).rejects.toMatchObject({ status: 404, detail: 'Invalid page.' });
+    expect((await listMembers(db, owner, 1, { page: TOTAL, pageSize: 1 })).items).toHaveLength(1);
+    await expect(listMembers(db, owner, 1, { page: TOTAL + 1, pageSize: 1 })).rejects.toMatchObject({ status: 404 });
   });
 
   it('rejects a malformed cursor', async () => {
