@@ -162,6 +162,18 @@ function requestContext(event: ApiEvent, spec: { source?: Source; status?: numbe
   };
 }
 
+/** A body the JSON parser refused (415, 400), answered once the credential has been (401 comes first). */
+const bodyErrors = new WeakMap<ApiEvent, Error>();
+const deferred = (parser: MiddlewareObj<ApiEvent, ApiResult>): MiddlewareObj<ApiEvent, ApiResult> => ({
+  before: async (request) => {
+    try {
+      await parser.before?.(request);
+    } catch (err) {
+      bodyErrors.set(request.event, err as Error);
+    }
+  },
+});
+
 const bodyLimit = (): MiddlewareObj<ApiEvent, ApiResult> => ({
   before: ({ event }) => {
     if (event.body && Buffer.byteLength(event.body, event.isBase64Encoded ? 'base64' : 'utf8') > MAX_BODY_BYTES) {
@@ -243,6 +255,8 @@ function validation<P, Q, B, E>(spec: Spec<z.ZodType<P>, z.ZodType<Q>, z.ZodType
         early = a.alongside;
         remember(reads, a.read.keys, a.read.items);
       }
+      const unparsed = bodyErrors.get(event);
+      if (unparsed) throw unparsed;
       if (!params.success) throw new NotFoundError();
       if (!query.success) throw new ValidationError('Validation error', fieldErrors(query.error));
       if (!body.success) throw new ValidationError('Validation error', fieldErrors(body.error));
@@ -316,7 +330,7 @@ export function api<P extends z.ZodType = z.ZodObject, Q extends z.ZodType = z.Z
     .use(injectLambdaContext(logger))
     .use(httpHeaderNormalizer())
     .use(bodyLimit());
-  if (spec.body) chain.use(httpJsonBodyParser());
+  if (spec.body) chain.use(deferred(httpJsonBodyParser()));
   const handler = chain
     .use(validation(spec as unknown as Spec<z.ZodType<z.output<P>>, z.ZodType<z.output<Q>>, z.ZodType<z.output<B>>, E>))
     .use(errorHandler())

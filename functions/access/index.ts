@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { ACTIONS, type Action } from '../../lib/core/permissions.js';
 import { accessibleProjects, accessibleProjectsKeys, checkAccess, checkKeys } from '../../lib/access/projects.js';
+import { MAX_PREFETCH } from '../../lib/identity/auth.js';
 import { api, idParam, link, ok, routed } from '../http.js';
-import { pageSize } from '../paging.js';
+import { numberedPage, nextQuery, pageNumber, pageSize } from '../paging.js';
 import { projectShape } from '../shapes.js';
 import { CheckResults, Project, cursorPage } from '../schemas.js';
 
@@ -18,12 +19,9 @@ const check = z
 /** The body of POST /api/access/check: one check, or `{checks: [...]}` (up to 100). */
 export const checkBody = z.union([check, z.object({ checks: z.array(check).min(1).max(100) })]);
 
-/** Keys one BatchGetItem takes beside the caller's membership and organization. */
-const PREFETCH_LIMIT = 98;
-
 /**
  * POST /api/access/check: one check, or `{checks: [...]}` (up to 100) → `{results: [...]}`. What the
- * checks read first comes with the caller (a batch too large for one BatchGetItem reads per check).
+ * checks read first comes with the caller (up to MAX_PREFETCH keys: four checks; a larger batch reads per check).
  */
 export const checkOne = api(
   {
@@ -32,7 +30,7 @@ export const checkOne = api(
     body: checkBody,
     prefetch: ({ body, ...caller }) => {
       const wanted = ('checks' in body ? body.checks : [body]).flatMap((c) => checkKeys(caller, c));
-      return wanted.length <= PREFETCH_LIMIT ? wanted : [];
+      return wanted.length <= MAX_PREFETCH ? wanted : [];
     },
   },
   async ({ principal, body, db }) => {
@@ -46,12 +44,12 @@ export const accessible = api(
   {
     responses: { 200: cursorPage(Project) },
     params: z.object({ id: idParam }),
-    query: z.object({ cursor: z.string().max(64).optional(), page_size: pageSize().default(100) }),
+    query: z.object({ page: pageNumber, cursor: z.string().max(64).optional(), page_size: pageSize().default(100) }),
     prefetch: (at) => accessibleProjectsKeys(at, at.params.id),
   },
   async ({ principal, params, query, event, db }) => {
-    const r = await accessibleProjects(db, principal, params.id, { cursor: query.cursor, pageSize: query.page_size });
-    return ok({ next: r.next ? link(event, { page_size: query.page_size, cursor: r.next }) : null, results: r.items.map((p) => projectShape(p)) });
+    const r = await numberedPage(query.page, query.cursor, (cursor) => accessibleProjects(db, principal, params.id, { cursor, pageSize: query.page_size }));
+    return ok({ next: r.next ? link(event, nextQuery(event.queryStringParameters, r.next)) : null, results: r.items.map((p) => projectShape(p)) });
   },
 );
 

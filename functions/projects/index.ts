@@ -19,7 +19,7 @@ import { csvCell } from '../../lib/core/csv.js';
 import { bulk } from '../../lib/access/jobs.js';
 import { BULK_STATUS, bulkReply, selectionBody, selectionQuery } from '../bulk.js';
 import { api, csvIds, csvRoles, idParam, link, noContent, ok, routed } from '../http.js';
-import { pageSize } from '../paging.js';
+import { numberedPage, nextQuery, pageNumber, pageSize } from '../paging.js';
 import { projectMemberShape, projectRoleShape, projectShape } from '../shapes.js';
 import { BulkAssigned, BulkUnassigned, JobStarted, Project, ProjectMember, ProjectRole, csvBody, cursorPage } from '../schemas.js';
 
@@ -36,11 +36,11 @@ const fields = {
 type Fields = { title?: string; description?: string | null; workspace?: number | null; is_published?: boolean; annotator_instructions?: string; expert_instruction?: string; reviewer_instructions?: string };
 /** LSE's field names to Roster's (`expert_instruction` is LSE's name for the annotator instructions). */
 const input = ({ is_published, expert_instruction, annotator_instructions, ...rest }: Fields) => ({ ...rest, published: is_published, annotator_instructions: annotator_instructions ?? expert_instruction });
-const cursorQuery = z.object({ cursor: z.string().max(64).optional(), page_size: pageSize().default(100) });
+const cursorQuery = z.object({ page: pageNumber, cursor: z.string().max(64).optional(), page_size: pageSize().default(100) });
 
 export const list = api({ responses: { 200: cursorPage(Project) }, query: cursorQuery }, async ({ principal, query, event, db }) => {
-  const r = await visibleProjects(db, principal, { cursor: query.cursor, pageSize: query.page_size });
-  return ok({ next: r.next ? link(event, { page_size: query.page_size, cursor: r.next }) : null, results: r.items.map((p) => projectShape(p)) });
+  const r = await numberedPage(query.page, query.cursor, (cursor) => visibleProjects(db, principal, { cursor, pageSize: query.page_size }));
+  return ok({ next: r.next ? link(event, nextQuery(event.queryStringParameters, r.next)) : null, results: r.items.map((p) => projectShape(p)) });
 });
 export const create = api({ responses: { 201: Project }, body: z.object(fields) }, async ({ principal, body, db }) => {
   const created = await createProject(db, principal, { ...input(body), title: body.title });
@@ -64,6 +64,7 @@ const memberQuery = z.object({
   role: csvRoles.optional(),
   search: z.string().trim().max(256).optional(),
   ids: csvIds.optional(),
+  page: pageNumber,
   cursor: z.string().max(64).optional(),
   page_size: pageSize().default(100),
 });
@@ -80,10 +81,9 @@ export const members = api({ responses: { 200: z.array(ProjectMember) }, params:
   return ok(all.map(projectMemberShape));
 });
 export const membersPage = api({ responses: { 200: z.strictObject({ next: z.string().nullable(), previous: z.null(), results: z.array(ProjectMember) }) }, params: project, query: memberQuery }, async ({ principal, params, query, event, db }) => {
-  const { page_size, cursor, ...filters } = query;
-  const r = await projectMembers(db, principal, params.id, { ...filters, cursor, pageSize: page_size });
-  const rest = Object.fromEntries(Object.entries(event.queryStringParameters ?? {}).filter(([k]) => k !== 'cursor'));
-  return ok({ next: r.next ? link(event, { ...rest, cursor: r.next }) : null, previous: null, results: r.items.map(projectMemberShape) });
+  const { page, page_size, cursor, ...filters } = query;
+  const r = await numberedPage(page, cursor, (c) => projectMembers(db, principal, params.id, { ...filters, cursor: c, pageSize: page_size }));
+  return ok({ next: r.next ? link(event, nextQuery(event.queryStringParameters, r.next)) : null, previous: null, results: r.items.map(projectMemberShape) });
 });
 export const addMember = api({ responses: { 201: z.strictObject({ user: z.number().int() }) }, params: project, body: z.object({ user: z.number().int().positive() }) }, async ({ principal, params, body, db }) => {
   await addProjectMember(db, principal, params.id, body.user);
@@ -109,7 +109,7 @@ export const projectRoles = api({ responses: { 200: z.array(ProjectRole) }, para
 const COLUMNS = ['id', 'email', 'username', 'first_name', 'last_name', 'organization_role', 'project_role', 'effective_role', 'implicit_member'];
 
 /** GET …/members/export/: the members as CSV (`implicit=false` for direct members only), read page by page. */
-export const exportMembers = api({ responses: { 200: csvBody('the members, one row each') }, params: project, query: memberQuery.omit({ cursor: true, page_size: true }) }, async ({ principal, params, query, db }) => {
+export const exportMembers = api({ responses: { 200: csvBody('the members, one row each') }, params: project, query: memberQuery.omit({ page: true, cursor: true, page_size: true }) }, async ({ principal, params, query, db }) => {
   const lines = [COLUMNS.join(',')];
   let cursor: string | undefined;
   do {

@@ -59,7 +59,8 @@ const WRITES = new Set(['PutItemCommand', 'UpdateItemCommand', 'DeleteItemComman
 export function remember(reads: RequestReads, keyList: Key[], items: Item[], since = reads.generation): void {
   if (since !== reads.generation) return;
   for (const k of keyList) reads.items.set(keyId(k), null);
-  for (const i of items) reads.items.set(keyId(i), i);
+  // Copies: what a reader does to the item it got does not change what a later read is served.
+  for (const i of items) reads.items.set(keyId(i), structuredClone(i));
 }
 
 export function createDb(table: string, endpoint?: string): Db {
@@ -67,6 +68,13 @@ export function createDb(table: string, endpoint?: string): Db {
   client.middlewareStack.add(
     (next, context) => async (args) => {
       if (WRITES.has(String(context.commandName))) requestReads.getStore()?.written();
+      return next(args);
+    },
+    { step: 'initialize', name: 'rosterRequestReads' },
+  );
+  // Counted at serialize, past the stamp's initialize step: a delete's stamping write is a call and a round trip of its own.
+  client.middlewareStack.add(
+    (next) => async (args) => {
       const store = roundTrips.getStore();
       if (!store) return next(args);
       store.calls++;
@@ -77,7 +85,7 @@ export function createDb(table: string, endpoint?: string): Db {
         store.inflight--;
       }
     },
-    { step: 'initialize', name: 'rosterRoundTripCounter' },
+    { step: 'serialize', name: 'rosterRoundTripCounter' },
   );
   const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
   // Every write carries its change context (the activity log's actor, source and request).
@@ -147,7 +155,7 @@ export async function batchGet(db: Db, keyList: Key[], consistent = false): Prom
     seen.add(id);
     const known = reads?.items.get(id);
     if (known === undefined) missing.push(k);
-    else if (known) out.push(known);
+    else if (known) out.push(structuredClone(known));
   }
   const fetched: Item[] = [];
   const since = reads?.generation;
@@ -168,7 +176,7 @@ export async function batchGet(db: Db, keyList: Key[], consistent = false): Prom
 export async function getItem(db: Db, key: Key): Promise<Record<string, any> | undefined> {
   const reads = requestReads.getStore();
   const known = reads?.items.get(keyId(key));
-  if (known !== undefined) return known ?? undefined;
+  if (known !== undefined) return known ? structuredClone(known) : undefined;
   const since = reads?.generation;
   const r = await db.doc.send(new GetCommand({ TableName: db.table, Key: key, ConsistentRead: true }));
   if (reads) remember(reads, [key], r.Item ? [r.Item] : [], since);

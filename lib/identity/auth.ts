@@ -44,6 +44,13 @@ export interface Authenticated<E = unknown> {
 }
 
 const SCHEME = /^(Token|Bearer)\s+(\S+)\s*$/i;
+
+/**
+ * The most keys a route may have read beside its caller. The ids are the credential's own before it
+ * is verified, so this bounds what a forged credential can make a request read (the rest of a
+ * route's reads happen once the caller is known).
+ */
+export const MAX_PREFETCH = 16;
 export const INACTIVE = 'User inactive or deleted.';
 
 /** A credential resolved to the membership it names, and what must hold of that membership. */
@@ -100,7 +107,8 @@ export async function authenticate<E = unknown>(db: Db, authorization: string | 
   const memberKey = keys.membership(at.orgId, at.userId);
   const orgKey = keys.organization(at.orgId);
   const own = [memberKey, orgKey, ...(at.patHash ? [keys.token(at.patHash)] : []), ...(at.session ? [signInKey(at.session.session)] : [])];
-  const wanted = [...own, ...(prefetch.keys?.(caller) ?? [])];
+  const extra = prefetch.keys?.(caller) ?? [];
+  const wanted = [...own, ...(extra.length <= MAX_PREFETCH ? extra : [])];
   const alongside = prefetch.alongside?.(caller);
   // Settled before anything is thrown, so a refusal never leaves a read running unobserved.
   alongside?.catch(() => undefined);
@@ -112,21 +120,23 @@ export async function authenticate<E = unknown>(db: Db, authorization: string | 
   // membership its ids name (whether it exists, or is active), and names nobody in the log.
   if (at.token !== undefined && !matchesHash(at.token, m?.tokenHash)) throw new AuthenticationError('Invalid token.');
   // The refusal names who was refused, so the security event lands in that organization's log.
-  if (!m || !orgItem || !isActiveMembership(m)) throw Object.assign(new AuthenticationError(INACTIVE), { who: { userId: at.userId, orgId: at.orgId, email: m?.user?.email } });
+  // From here the credential is the member's own: a refusal names them, in their organization's log.
+  const refuse = (detail: string) => Object.assign(new AuthenticationError(detail), { who: { userId: at.userId, orgId: at.orgId, email: m?.user?.email } });
+  if (!m || !orgItem || !isActiveMembership(m)) throw refuse(INACTIVE);
   const org = asOrganization(orgItem);
   const policy = tokenPolicyOf(org);
-  if (at.via === 'token' && !policy.legacy_api_tokens_enabled) throw new AuthenticationError('Legacy API tokens are disabled in this organization.');
+  if (at.via === 'token' && !policy.legacy_api_tokens_enabled) throw refuse('Legacy API tokens are disabled in this organization.');
   if (at.via === 'pat') {
-    if (!policy.api_tokens_enabled) throw new AuthenticationError('API tokens are disabled in this organization.');
+    if (!policy.api_tokens_enabled) throw refuse('API tokens are disabled in this organization.');
     const pat = find(keys.token(at.patHash!));
     if (!pat || pat.type !== 'pat' || pat.userId !== at.userId || pat.member_since !== m.created_at || Date.parse(String(pat.expires_at)) <= Date.now()) {
-      throw new AuthenticationError('Token is blacklisted or expired.');
+      throw refuse('Token is blacklisted or expired.');
     }
   }
   const overrides = org.permission_overrides ?? {};
   // An Owner may restrict API tokens to some roles: the others keep signing in, but not with tokens.
   if (at.via !== 'cognito' && !canInOrganization(m.role, 'tokens.own', overrides)) {
-    throw new AuthenticationError('API tokens are not allowed for your role in this organization.');
+    throw refuse('API tokens are not allowed for your role in this organization.');
   }
   // A Cognito session seen for the first time is a sign-in (recorded by the caller of this function).
   const signIn = at.session && !find(signInKey(at.session.session)) ? at.session : undefined;

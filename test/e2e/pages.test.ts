@@ -100,6 +100,20 @@ describe('page parameters on every listing', () => {
     expect(await get(r.path, `page=${Math.max(count, 1) + 1}&page_size=1`)).toMatchObject(invalidPage);
   });
 
+  it.each(gets.map((r) => ({ label: r.path, r })))('$label: a cursor listing takes LSE\'s page numbers too: page N is the N-th page of its cursors, past the last or below the first 404 "Invalid page."', async ({ r }) => {
+    if (kinds.get(r.path) !== 'cursor') return;
+    const all: unknown[] = [];
+    let next: string | null = `${concrete(r.path)}?page_size=1`;
+    while (next) {
+      const reply: { status: number; body: { results: unknown[]; next: string | null } } = await call('GET', next.replace(/^https?:\/\/[^/]+/, ''), { token: OWNER_TOKEN });
+      expect(reply.status).toBe(200);
+      all.push(...reply.body.results);
+      next = reply.body.next;
+    }
+    for (let n = 1; n <= Math.min(all.length, 3); n++) expect((await get(r.path, `page=${n}&page_size=1`)).body.results).toEqual([all[n - 1]]);
+    for (const q of [`page=${Math.max(all.length, 1) + 1}&page_size=1`, 'page=0', 'page=abc']) expect(await get(r.path, q), q).toMatchObject(invalidPage);
+  });
+
   it.each(gets.map((r) => ({ label: r.path, r })))('$label: a cursor listing answers 400 for a page size out of range', async ({ r }) => {
     if (kinds.get(r.path) !== 'cursor') return;
     for (const q of ['page_size=100000000', 'page_size=0']) {
