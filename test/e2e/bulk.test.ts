@@ -21,8 +21,13 @@ afterAll(() => roster?.stop());
 const workspace = async () => (await call('POST', '/api/workspaces/', { token: OWNER_TOKEN, body: { title: 'Bulk' } })).body.id as number;
 const memberCount = async (ws: number) => (await call('GET', `/api/workspaces/${ws}/memberships/paginated/?page_size=1`, { token: OWNER_TOKEN })).body.count as number;
 
+/**
+ * A job's slices run in the stream consumer behind whatever the stream holds before them: on a busy
+ * 2-core machine (another test file's DynamoDB Local and `npm start` processes beside this one) that
+ * takes tens of seconds, so the wait is generous; what is asserted is the outcome, not the time.
+ */
 async function finished(statusUrl: string): Promise<Job> {
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + 150_000;
   for (;;) {
     const r = await call('GET', statusUrl.slice(roster.url.length), { token: OWNER_TOKEN });
     expect(r.status).toBe(200);
@@ -68,7 +73,7 @@ describe('bulk membership changes', () => {
     await finished(gone.body.status_url);
     expect(await memberCount(ws)).toBe(0);
     expect((await call('GET', `/api/projects/${p}/`, { token: an.token })).status).toBe(404);
-  }, 60_000);
+  }, 180_000);
 
   it('assigns and unassigns project members in bulk', async () => {
     const p = (await call('POST', '/api/projects/', { token: OWNER_TOKEN, body: { title: 'direct' } })).body.id;
@@ -89,7 +94,7 @@ describe('bulk membership changes', () => {
     expect((await call('GET', `/api/jobs/${r.body.job_id}`, { token: ad.token })).status).toBe(200);
     expect((await call('GET', `/api/jobs/${r.body.job_id}`, { token: people[0]!.token })).status).toBe(404);
     expect((await call('GET', '/api/jobs/not-a-uuid', { token: OWNER_TOKEN })).status).toBe(404);
-  }, 60_000);
+  }, 180_000);
 
   it('refuses bad selections (400) and people who may not manage members (403/404)', async () => {
     const ws = await workspace();
