@@ -24,6 +24,8 @@ import type { Principal } from '../lib/core/model.js';
 import { recordSecurityEvent, recordSignIn } from '../lib/identity/security.js';
 import { ROLES } from '../lib/core/roles.js';
 import { gatewayPath, handlerRef, routes } from './routes.js';
+import { ScimError, scimErrorBody } from '../lib/federation/scim/errors.js';
+import { type ScimCaller, authenticateScim } from '../lib/federation/scim/tokens.js';
 
 export type ApiEvent = APIGatewayProxyEventV2;
 export type ApiResult = APIGatewayProxyStructuredResultV2;
@@ -402,4 +404,96 @@ export function routed(module: string, handlers: Record<string, Handler>): (even
     const h = byKey.get(event.routeKey);
     return h ? h(event, context) : json(404, { detail: 'Not found.' });
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// The SCIM chain (/scim/v2/): the same middlewares where they fit (logger, header normalizer, body
+// limit), its own credential (lib/federation/scim/tokens.ts), bodies in application/scim+json or
+// application/json, answers in application/scim+json, failures in RFC 7644's error shape.
+
+export const SCIM_MEDIA = 'application/scim+json';
+
+export interface ScimRouteSpec {
+  /** The status the route answers with when its writes commit (default as for api()). */
+  status?: number | readonly number[];
+}
+
+export interface ScimInput {
+  caller: ScimCaller;
+  /** Path parameters, as API Gateway decoded them. */
+  params: Record<string, string>;
+  /** The query string, decoded as a form (`+` is a space, as Entra sends it). */
+  query: URLSearchParams;
+  /** The parsed JSON body (undefined when none came). */
+  body: unknown;
+  event: ApiEvent;
+  db: Db;
+  change: ChangeContext;
+  /** This service's SCIM base URL as the client reached it (for `meta.location`). */
+  base: string;
+}
+
+export const scimJson = (statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResult => ({
+  statusCode,
+  headers: { 'content-type': SCIM_MEDIA, ...headers },
+  body: JSON.stringify(body),
+});
+
+/** JSON bodies in application/scim+json or application/json (or with no content type): parsed; anything else 415. */
+function scimBody(event: ApiEvent): unknown {
+  if (!event.body) return undefined;
+  const type = (event.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type && type !== SCIM_MEDIA && type !== 'application/json') throw new ScimError(415, `Unsupported media type ${type}; send ${SCIM_MEDIA} or application/json.`);
+  const text = event.isBase64Encoded ? Buffer.from(event.body, 'base64').toString('utf8') : event.body;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new ScimError(400, 'The body is not valid JSON.', 'invalidSyntax');
+  }
+}
+
+const scimErrors = (): MiddlewareObj<ApiEvent, ApiResult> => ({
+  onError: async (request) => {
+    const err = request.error as Error;
+    if (err instanceof DomainError) {
+      if (err.status >= 500) logger.error('SCIM request failed', err);
+      request.response = scimJson(err.status, scimErrorBody(err), err.status === 401 ? { 'www-authenticate': 'Bearer realm="scim"' } : {});
+      return;
+    }
+    logger.error('unhandled error', err);
+    request.response = scimJson(500, scimErrorBody(new DomainError(500, 'Internal server error.')));
+  },
+});
+
+/**
+ * Build the Lambda handler of one /scim/v2/ route: logger → header normalizer → body limit →
+ * SCIM authentication (401 before anything about the body) → body → the route, inside the change
+ * context of source `scim` → SCIM errors.
+ */
+export function scim(spec: ScimRouteSpec, fn: (input: ScimInput) => Promise<ApiResult>) {
+  return middy<ApiEvent, ApiResult>()
+    .use(injectLambdaContext(logger))
+    .use(httpHeaderNormalizer())
+    .use(bodyLimit())
+    .use(scimErrors())
+    .handler(async (event) => {
+      const database = db();
+      const caller = await authenticateScim(database, event.headers.authorization);
+      const body = scimBody(event);
+      const method = event.requestContext.http.method;
+      const change: ChangeContext = {
+        source: 'scim',
+        status: successStatuses(spec, method)[0],
+        organization: caller.orgId,
+        ...(caller.owner ? { actor_id: caller.owner.userId, actor_email: caller.owner.email } : {}),
+        request_id: event.requestContext.requestId,
+        ip: event.requestContext.http.sourceIp,
+        user_agent: event.headers['user-agent'],
+        method,
+        path: event.rawPath,
+      };
+      const base = `${apiBase(event)}${event.rawPath.slice(0, event.rawPath.indexOf('/scim/v2') + '/scim/v2'.length)}`;
+      const input: ScimInput = { caller, params: (event.pathParameters ?? {}) as Record<string, string>, query: new URLSearchParams(event.rawQueryString ?? ''), body, event, db: database, change, base };
+      return requestReads.run(new RequestReads(), () => withChangeContext(change, () => fn(input)));
+    });
 }
