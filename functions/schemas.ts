@@ -395,3 +395,17 @@ export interface RawBody {
   description: string;
 }
 export const csvBody = (description: string): RawBody => ({ mediaType: 'text/csv', description });
+
+// ---------------------------------------------------------------------------------------------
+// SCIM tokens (/api/scim/tokens)
+
+export const ScimToken = named(
+  'ScimToken',
+  z.strictObject({ id: z.string(), display: z.string().describe('the first and last characters'), created_at: datetime, created_by: id }),
+  'A SCIM token of the organization, without its secret.',
+);
+export const ScimTokenCreated = named(
+  'ScimTokenCreated',
+  z.strictObject({ id: z.string(), display: z.string(), created_at: datetime, created_by: id, token: z.string().describe('the secret, shown this once') }),
+  'A new SCIM token: `Authorization: Bearer <token>` under /scim/v2/.',
+);

@@ -96,6 +96,8 @@ export function openApiDocument(modules: Record<string, Record<string, unknown>>
   jsonSchema(z.array(z.union([ErrorBody, ValidationErrorBody])), 'output', defs);
   const paths: OpenApiDocument['paths'] = {};
   for (const route of table) {
+    // The SCIM protocol (/scim/v2/) is described by its own discovery endpoints (RFC 7644 §4), not here.
+    if (route.path.startsWith('/scim/')) continue;
     const spec = routeSpec(route, modules);
     const op: Json = {
       operationId: operationId(route),
