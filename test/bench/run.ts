@@ -62,6 +62,12 @@ const annotator = as(await resetLegacyToken(db, 1, 2));
 const pat = (await post('/api/token/', {})).token as string;
 const bearer = async () => ({ authorization: `Bearer ${((await post('/api/token/refresh/', { refresh: pat })) as { access: string }).access}` });
 const access = await bearer();
+// SCIM: a SCIM token, one provisioned user to find by filter, a group whose member is added and removed.
+const scimToken = (await post('/api/scim/tokens', {})).token as string;
+const scim = { authorization: `Bearer ${scimToken}`, 'content-type': 'application/scim+json' };
+const scimPost = async (path: string, body: unknown) => (await (await fetch(`${roster.url}/scim/v2${path}`, { method: 'POST', headers: scim, body: JSON.stringify(body) })).json()) as Record<string, any>;
+const scimUser = (await scimPost('/Users', { userName: 'scim.bench@example.com', name: { givenName: 'S', familyName: 'B' } })).id as string;
+const scimGroup = (await scimPost('/Groups', { displayName: 'Bench group', members: [] })).id as string;
 
 interface Case {
   name: string;
@@ -97,6 +103,9 @@ const cases: Case[] = [
   { name: 'GET activity-logs (page 1, 100)', method: 'GET', path: '/api/activity-logs/?page_size=100', headers: owner },
   { name: 'GET activity-logs (page 5, 100)', method: 'GET', path: '/api/activity-logs/?page=5&page_size=100', headers: owner },
   { name: 'GET activity-logs (user, today)', method: 'GET', path: `/api/activity-logs/?user=1&start_date=${new Date().toISOString().slice(0, 10)}&page_size=100`, headers: owner },
+  { name: 'POST scim/v2/Users (create user)', method: 'POST', path: '/scim/v2/Users', headers: scim, body: () => ({ userName: `scim${n++}@example.com`, active: true }), calls: 10, trips: 8 },
+  { name: 'GET scim/v2/Users?filter=userName eq', method: 'GET', path: `/scim/v2/Users?filter=${encodeURIComponent('userName eq "SCIM.Bench@example.com"')}`, headers: scim, calls: 3, trips: 3 },
+  { name: 'PATCH scim/v2/Groups/{id} (one member)', method: 'PATCH', path: `/scim/v2/Groups/${scimGroup}`, headers: scim, body: () => ({ Operations: [n++ % 2 ? { op: 'remove', path: `members[value eq "${scimUser}"]` } : { op: 'add', path: 'members', value: [{ value: scimUser }] }] }), calls: 12, trips: 10 },
   { name: 'GET project membership history', method: 'GET', path: `/api/fsm/projects/${projects[0]}/membership-history/`, headers: owner },
 ];
 // The log has caught up with the setup (about 2,000 entries) before the routes are timed.
