@@ -478,7 +478,14 @@ export function scim(spec: ScimRouteSpec, fn: (input: ScimInput) => Promise<ApiR
     .use(scimErrors())
     .handler(async (event) => {
       const database = db();
-      const caller = await authenticateScim(database, event.headers.authorization);
+      const caller = await authenticateScim(database, event.headers.authorization).catch(async (err: unknown) => {
+        // As on /api: a refused credential is a security event, rate-limited per address.
+        if (err instanceof AuthenticationError && event.headers.authorization) {
+          const req = requestOf(event);
+          await recordSecurityEvent(database, `auth#${req.ip ?? 'unknown'}`, { action: 'auth.failed', organization: null, actor_id: null, actor_email: null, ...req, status: 401, detail: err.detail });
+        }
+        throw err;
+      });
       const body = scimBody(event);
       const method = event.requestContext.http.method;
       const change: ChangeContext = {

@@ -141,6 +141,8 @@ describe('Okta', () => {
     expect(put.body).toMatchObject({ id: r.body.id, name: { givenName: 'Changed' }, active: true });
     expect(put.body.meta.version).not.toBe(r.body.meta.version);
     expect(JSON.stringify(put.body)).not.toContain('x-Secret-2');
+    // The account's name follows the IdP's.
+    expect((await call('GET', `/api/users/${r.body.id}/`, { token: OWNER_TOKEN })).body.first_name).toBe('Changed');
     expect((await scim('PUT', `/Users/${r.body.id}`, { body: { ...body, id: '999999' } })).body.scimType).toBe('mutability');
     const stale = await scim('PUT', `/Users/${r.body.id}`, { body, headers: { 'if-match': r.body.meta.version } });
     expect(stale.status).toBe(412);

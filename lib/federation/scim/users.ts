@@ -16,6 +16,7 @@ import { QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 import { type Db, batchGet, cancellationReasons, countAll, getItem, transactWrite } from '../../core/db.js';
 import { keys } from '../../core/table.js';
 import { now } from '../../core/util.js';
+import { updateNamesFromIdp } from '../../org/users.js';
 import { applyMappings } from '../engine.js';
 import { groupNamesOf, groupsOf, removeMembers } from '../groups.js';
 import { getScimMappings } from '../mappings.js';
@@ -104,8 +105,7 @@ async function applyGroups(db: Db, orgId: number, userId: number, active?: boole
 export async function createScimUser(db: Db, orgId: number, body: unknown): Promise<StoredUser> {
   const c = cleanUser(body);
   if (await getItem(db, scimKeys.userName(orgId, c.userName))) throw uniqueness(`userName ${c.userName} is already in use in this organization.`);
-  const name = (c.attributes.name ?? {}) as { givenName?: string; familyName?: string };
-  const p = await provisionMember(db, orgId, { email: emailFor(orgId, c.userName), first_name: name.givenName?.slice(0, 150), last_name: name.familyName?.slice(0, 150) }, 'scim');
+  const p = await provisionMember(db, orgId, { email: emailFor(orgId, c.userName), ...nameOf(c) }, 'scim');
   const at = now();
   const u: StoredUser = { user_id: p.user.id, userName: c.userName, ...(c.externalId ? { externalId: c.externalId } : {}), active: c.active, attributes: c.attributes, created: at, lastModified: at, version: 1 };
   try {
@@ -152,6 +152,12 @@ async function writeChanged(db: Db, orgId: number, before: StoredUser, after: St
   }
 }
 
+/** The account names a resource gives (name.givenName / familyName; absent ones leave the account's as they are). */
+function nameOf(u: Pick<StoredUser, 'attributes'>): { first_name?: string; last_name?: string } {
+  const n = (u.attributes.name ?? {}) as { givenName?: string; familyName?: string };
+  return { ...(n.givenName !== undefined ? { first_name: n.givenName.slice(0, 150) } : {}), ...(n.familyName !== undefined ? { last_name: n.familyName.slice(0, 150) } : {}) };
+}
+
 /** Read, change, write with the version condition; a concurrent change → read again (a few times). */
 async function change(db: Db, orgId: number, id: string, ifMatch: string | undefined, next: (u: StoredUser) => Omit<StoredUser, 'user_id' | 'created' | 'lastModified' | 'version'>): Promise<StoredUser> {
   for (let attempt = 0; ; attempt++) {
@@ -160,6 +166,8 @@ async function change(db: Db, orgId: number, id: string, ifMatch: string | undef
     const n = next(before);
     const after: StoredUser = { ...n, user_id: before.user_id, created: before.created, lastModified: now(), version: before.version + 1 };
     if ((await writeChanged(db, orgId, before, after)) === 'ok') {
+      const [was, is] = [nameOf(before), nameOf(after)];
+      if (is.first_name !== was.first_name || is.last_name !== was.last_name) await updateNamesFromIdp(db, after.user_id, is);
       if (after.active !== before.active) await applyGroups(db, orgId, after.user_id, after.active);
       return after;
     }
