@@ -78,6 +78,9 @@ const security = (auth: Spec<z.ZodType, z.ZodType, z.ZodType>['auth']) => {
 const operationId = (route: Route) =>
   `${route.method.toLowerCase()}_${route.path.replace(/^\/api\//, '').replace(/[{}]/g, '').replace(/[^A-Za-z0-9]+/g, '_').replace(/_$/, '')}`;
 
+/** The routes this document describes: all but the SCIM protocol (/scim/v2/), which its own discovery endpoints describe (RFC 7644 §4). */
+export const documented = (route: Route) => !route.path.startsWith('/scim/');
+
 /** Find the `api()` spec of a route's handler, or say which route has none. */
 function routeSpec(route: Route, modules: Record<string, Record<string, unknown>>): Spec<z.ZodType, z.ZodType, z.ZodType> {
   const ref = handlerRef(route.handler);
@@ -96,8 +99,7 @@ export function openApiDocument(modules: Record<string, Record<string, unknown>>
   jsonSchema(z.array(z.union([ErrorBody, ValidationErrorBody])), 'output', defs);
   const paths: OpenApiDocument['paths'] = {};
   for (const route of table) {
-    // The SCIM protocol (/scim/v2/) is described by its own discovery endpoints (RFC 7644 §4), not here.
-    if (route.path.startsWith('/scim/')) continue;
+    if (!documented(route)) continue;
     const spec = routeSpec(route, modules);
     const op: Json = {
       operationId: operationId(route),
