@@ -108,6 +108,18 @@ export const keys = {
   assignmentPrefix: (orgId: number, userId: number) => ({ PK: `ORG#${pad(orgId)}`, SKPrefix: `IDPA#${pad(userId)}#` }),
   /** A member's SCIM User resource (the SCIM protocol's; its presence marks the member as SCIM-provisioned). */
   scimUser: (orgId: number, userId: number) => ({ PK: `ORG#${pad(orgId)}`, SK: `SCIMU#${pad(userId)}` }),
+  scimUserPrefix: (orgId: number) => ({ PK: `ORG#${pad(orgId)}`, SKPrefix: 'SCIMU#' }),
+  /** A SCIM userName's uniqueness item (lower-case: userName is caseExact=false), naming its user. */
+  scimUserName: (orgId: number, userName: string) => ({ PK: `ORG#${pad(orgId)}`, SK: `SCIMUN#${userName.toLowerCase()}` }),
+  /** A SCIM externalId's index item, one per user (RFC 7643: externalId is not unique). */
+  scimExternalId: (orgId: number, externalId: string, userId: number) => ({ PK: `ORG#${pad(orgId)}`, SK: `SCIMUX#${externalId}#${pad(userId)}` }),
+  scimExternalIdPrefix: (orgId: number, externalId: string) => ({ PK: `ORG#${pad(orgId)}`, SKPrefix: `SCIMUX#${externalId}#` }),
+  /** A SCIM token's listing (no secret: the token is found by its hash, `keys.token`). */
+  scimToken: (orgId: number, id: string) => ({ PK: `ORG#${pad(orgId)}`, SK: `SCIMTOK#${id}` }),
+  scimTokenPrefix: (orgId: number) => ({ PK: `ORG#${pad(orgId)}`, SKPrefix: 'SCIMTOK#' }),
+  /** The `display` an IdP sent with a group member, kept to answer it back. */
+  scimMemberDisplay: (orgId: number, groupId: string, userId: number) => ({ PK: `ORG#${pad(orgId)}`, SK: `SCIMGD#${groupId}#${pad(userId)}` }),
+  scimMemberDisplayPrefix: (orgId: number, groupId: string) => ({ PK: `ORG#${pad(orgId)}`, SKPrefix: `SCIMGD#${groupId}#` }),
   /** A re-evaluation of group mappings running in slices. */
   federationJob: (orgId: number, id: string) => ({ PK: `ORG#${pad(orgId)}`, SK: `FJOB#${id}` }),
   /** A SCIM group, its displayName claim, and one item per member with its mirror under the user. */

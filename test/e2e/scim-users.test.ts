@@ -6,7 +6,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, createDb, getItem } from '../../lib/core/db.js';
 import { keys } from '../../lib/core/table.js';
-import { scimKeys } from '../../lib/federation/scim/keys.js';
 import { addMember, otherOrg } from '../support/db.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';
 import { ENTERPRISE_URN, type ScimReply, oktaUser, patchOp, scimClient } from '../support/scim.js';
@@ -42,7 +41,7 @@ describe('SCIM tokens', () => {
     expect(list.status).toBe(200);
     expect(JSON.stringify(list.body)).not.toContain(token);
     expect(list.body[0]).toMatchObject({ created_by: 1 });
-    const listing = await getItem(db, scimKeys.token(1, list.body[0].id));
+    const listing = await getItem(db, keys.scimToken(1, list.body[0].id));
     expect(JSON.stringify(listing)).not.toContain(token);
   });
 
@@ -128,7 +127,7 @@ describe('Okta', () => {
   it('accepts a password, and never stores or echoes it', async () => {
     const r = await created(oktaUser(`pw${unique()}@example.com`, { password: 'Never-Echo-Me-1' }));
     expect(JSON.stringify(r.body)).not.toContain('Never-Echo-Me-1');
-    const stored = await getItem(db, scimKeys.user(1, Number(r.body.id)));
+    const stored = await getItem(db, keys.scimUser(1, Number(r.body.id)));
     expect(JSON.stringify(stored)).not.toContain('Never-Echo-Me-1');
     expect(JSON.stringify((await scim('GET', `/Users/${r.body.id}`)).body)).not.toContain('Never-Echo-Me-1');
   });
@@ -232,6 +231,17 @@ describe('lifecycle', () => {
     expect((await member(id)).deleted_at).toBeNull();
   });
 
+  it('provisions again a user whose membership an administrator deleted through the API', async () => {
+    const userName = `admin-deleted${unique()}@example.com`;
+    const r = await created(oktaUser(userName));
+    expect((await call('DELETE', `/api/organizations/1/memberships/${r.body.id}/`, { token: OWNER_TOKEN })).status).toBe(204);
+    expect((await scim('GET', `/Users/${r.body.id}`)).status).toBe(404);
+    expect((await scim('GET', `/Users?filter=${encodeURIComponent(`userName eq "${userName}"`)}`)).body.totalResults).toBe(0);
+    const again = await created(oktaUser(userName));
+    expect(again.body.id).toBe(r.body.id);
+    expect((await member(Number(r.body.id))).deleted_at).toBeNull();
+  });
+
   it('gives an existing account only a membership here', async () => {
     const existing = await addMember(db, 1, 'RE');
     await call('DELETE', `/api/organizations/1/memberships/${existing.userId}/`, { token: OWNER_TOKEN });
@@ -322,8 +332,8 @@ describe('bad input', () => {
     const r = await created(oktaUser(`pair${unique()}@example.com`));
     await scim('PATCH', `/Users/${r.body.id}`, { body: patchOp({ op: 'replace', path: 'userName', value: `renamed${unique()}@example.com` }) });
     const now = (await scim('GET', `/Users/${r.body.id}`)).body.userName;
-    expect(await getItem(db, scimKeys.userName(1, r.body.userName))).toBeUndefined();
-    expect((await getItem(db, scimKeys.userName(1, now)))?.user_id).toBe(Number(r.body.id));
+    expect(await getItem(db, keys.scimUserName(1, r.body.userName))).toBeUndefined();
+    expect((await getItem(db, keys.scimUserName(1, now)))?.user_id).toBe(Number(r.body.id));
     expect(await getItem(db, keys.membership(1, Number(r.body.id)))).toBeDefined();
   });
 });

@@ -8,7 +8,7 @@
  * with a member is kept beside it (`SCIMGD#<group>#<pad user>`) and answered back.
  */
 import { type Db, batchWrite } from '../../core/db.js';
-import { keys, pad } from '../../core/table.js';
+import { keys } from '../../core/table.js';
 import { addMembers, createGroup, deleteGroup, getGroup, groupByName, pageGroups, pageMembers, removeMembers, replaceMembers, updateGroup, type ScimGroup } from '../groups.js';
 import { ScimError, scimNotFound, tooMany, uniqueness } from './errors.js';
 import { type Filter, keyTerm, matches } from './filter.js';
@@ -27,8 +27,7 @@ const ID = /^[1-9][0-9]{0,14}$/;
 /** The Roster user ids among member references (others name no user of Roster and are ignored). */
 const userIds = (ids: readonly string[]) => [...new Set(ids.filter((i) => ID.test(i)).map(Number))];
 
-const displayKey = (orgId: number, groupId: string, userId: number) => ({ PK: keys.organization(orgId).PK, SK: `SCIMGD#${groupId}#${pad(userId)}` });
-const displayPrefix = (orgId: number, groupId: string) => ({ PK: keys.organization(orgId).PK, SK: `SCIMGD#${groupId}#` });
+const displayKey = keys.scimMemberDisplay;
 
 async function queryAllPrefix(db: Db, pk: string, prefix: string): Promise<Record<string, unknown>[]> {
   const out: Record<string, unknown>[] = [];
@@ -43,8 +42,8 @@ async function queryAllPrefix(db: Db, pk: string, prefix: string): Promise<Recor
 
 /** The displays sent with members, by user id. */
 async function displaysOf(db: Db, orgId: number, groupId: string): Promise<Map<number, string>> {
-  const p = displayPrefix(orgId, groupId);
-  const items = await queryAllPrefix(db, p.PK, p.SK);
+  const p = keys.scimMemberDisplayPrefix(orgId, groupId);
+  const items = await queryAllPrefix(db, p.PK, p.SKPrefix);
   return new Map(items.map((i) => [Number(i.user_id), String(i.display)]));
 }
 

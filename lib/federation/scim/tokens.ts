@@ -17,7 +17,6 @@ import { keys } from '../../core/table.js';
 import { hashToken, newToken, now } from '../../core/util.js';
 import { locateLegacyToken, matchesHash } from '../../identity/legacy-tokens.js';
 import { authorize } from '../../org/organizations.js';
-import { scimKeys } from './keys.js';
 
 const PREFIX = 'rscim_';
 /** At most this many live SCIM tokens per organization (one per IdP connection is the usual). */
@@ -44,7 +43,7 @@ export async function createScimToken(db: Db, p: Principal): Promise<ScimTokenVi
   const view: ScimTokenView = { id, display: `${token.slice(0, PREFIX.length + 4)}…${token.slice(-4)}`, created_at: now(), created_by: p.userId };
   await transactWrite(db, [
     { Put: { TableName: db.table, Item: { ...keys.token(hash), type: 'scim_token', orgId: p.orgId, token_id: id }, ConditionExpression: 'attribute_not_exists(PK)' } },
-    { Put: { TableName: db.table, Item: { ...scimKeys.token(p.orgId, id), type: 'scim_token_listing', hash, ...view }, ConditionExpression: 'attribute_not_exists(PK)' } },
+    { Put: { TableName: db.table, Item: { ...keys.scimToken(p.orgId, id), type: 'scim_token_listing', hash, ...view }, ConditionExpression: 'attribute_not_exists(PK)' } },
   ]);
   return { ...view, token };
 }
@@ -52,7 +51,7 @@ export async function createScimToken(db: Db, p: Principal): Promise<ScimTokenVi
 /** GET /api/scim/tokens: the organization's SCIM tokens, without secrets, oldest first. */
 export async function listScimTokens(db: Db, p: Principal): Promise<ScimTokenView[]> {
   await authorize(db, p, p.orgId, 'organization.sso.configure');
-  const prefix = scimKeys.tokenPrefix(p.orgId);
+  const prefix = keys.scimTokenPrefix(p.orgId);
   const items = await queryAll(db, { KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)', ExpressionAttributeValues: { ':pk': prefix.PK, ':sk': prefix.SKPrefix }, ConsistentRead: true });
   return items.map(viewOf).sort((a, b) => a.created_at.localeCompare(b.created_at) || a.id.localeCompare(b.id));
 }
@@ -60,11 +59,11 @@ export async function listScimTokens(db: Db, p: Principal): Promise<ScimTokenVie
 /** DELETE /api/scim/tokens/{id}: the token is refused from the next request on. */
 export async function revokeScimToken(db: Db, p: Principal, id: string): Promise<void> {
   await authorize(db, p, p.orgId, 'organization.sso.configure');
-  const listing = await getItem(db, scimKeys.token(p.orgId, id));
+  const listing = await getItem(db, keys.scimToken(p.orgId, id));
   if (!listing) throw new NotFoundError('SCIM token not found.');
   try {
     await transactWrite(db, [
-      { Delete: { TableName: db.table, Key: scimKeys.token(p.orgId, id), ConditionExpression: 'attribute_exists(PK)' } },
+      { Delete: { TableName: db.table, Key: keys.scimToken(p.orgId, id), ConditionExpression: 'attribute_exists(PK)' } },
       { Delete: { TableName: db.table, Key: keys.token(String(listing.hash)) } },
     ]);
   } catch (err) {

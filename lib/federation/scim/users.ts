@@ -23,7 +23,6 @@ import { getScimMappings } from '../mappings.js';
 import { provisionMember } from '../provision.js';
 import { ScimError, mutability, scimNotFound, tooMany, uniqueness } from './errors.js';
 import { type Filter, keyTerm, matches } from './filter.js';
-import { scimKeys } from './keys.js';
 import { type Operation, applyUserOps, normalizeUserOps } from './patch.js';
 import { ENTERPRISE_URN, USER_URN, cleanUser } from './resources.js';
 
@@ -86,14 +85,14 @@ const userIdOf = (id: string) => (ID.test(id) ? Number(id) : undefined);
 export async function getScimUser(db: Db, orgId: number, id: string): Promise<StoredUser> {
   const userId = userIdOf(id);
   if (userId === undefined) throw scimNotFound(`User ${id} not found.`);
-  const items = await batchGet(db, [scimKeys.user(orgId, userId), keys.membership(orgId, userId)], true);
+  const items = await batchGet(db, [keys.scimUser(orgId, userId), keys.membership(orgId, userId)], true);
   const item = items.find((i) => String(i.SK).startsWith('SCIMU#'));
   const m = items.find((i) => String(i.SK).startsWith('MEMBER#'));
   if (!item || !m || m.deleted_at !== null) throw scimNotFound(`User ${id} not found.`);
   return asStored(item);
 }
 
-const userItem = (orgId: number, u: StoredUser) => ({ ...scimKeys.user(orgId, u.user_id), type: 'scim_user', userNameLower: u.userName.toLowerCase(), ...u });
+const userItem = (orgId: number, u: StoredUser) => ({ ...keys.scimUser(orgId, u.user_id), type: 'scim_user', userNameLower: u.userName.toLowerCase(), ...u });
 
 /** Bring the member's role and access in line with their groups (and `active`), through the engine. */
 async function applyGroups(db: Db, orgId: number, userId: number, active?: boolean): Promise<void> {
@@ -101,18 +100,45 @@ async function applyGroups(db: Db, orgId: number, userId: number, active?: boole
   await applyMappings(db, { orgId, userId, groups, source: 'scim', mappings, ...(active !== undefined ? { active } : {}) });
 }
 
+/**
+ * A SCIM resource whose membership was deleted outside SCIM (an administrator, through the API) is
+ * stale: SCIM answers 404 for it, so the IdP provisions the user again. Its items are released (one
+ * transaction) and true returned; a live one stays and false is returned.
+ */
+async function releaseStale(db: Db, orgId: number, userId: number, userName: string): Promise<boolean> {
+  const items = await batchGet(db, [keys.scimUser(orgId, userId), keys.membership(orgId, userId)], true);
+  const item = items.find((i) => String(i.SK).startsWith('SCIMU#'));
+  const m = items.find((i) => String(i.SK).startsWith('MEMBER#'));
+  if (item && m && m.deleted_at === null) return false;
+  const u = item ? asStored(item) : undefined;
+  await transactWrite(db, [
+    ...(u
+      ? [
+          { Delete: { TableName: db.table, Key: keys.scimUser(orgId, userId), ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': u.version } } },
+          { Delete: { TableName: db.table, Key: keys.scimUserName(orgId, u.userName) } },
+          ...(u.externalId ? [{ Delete: { TableName: db.table, Key: keys.scimExternalId(orgId, u.externalId, userId) } }] : []),
+        ]
+      : [{ Delete: { TableName: db.table, Key: keys.scimUserName(orgId, userName) } }]),
+  ]).catch((err) => {
+    if (cancellationReasons(err)) throw new ScimError(409, 'The resource is being changed concurrently; retry.');
+    throw err;
+  });
+  return true;
+}
+
 /** POST /Users: provision the person, store the resource (409 uniqueness on a userName in use here), apply the mappings. */
 export async function createScimUser(db: Db, orgId: number, body: unknown): Promise<StoredUser> {
   const c = cleanUser(body);
-  if (await getItem(db, scimKeys.userName(orgId, c.userName))) throw uniqueness(`userName ${c.userName} is already in use in this organization.`);
+  const claim = await getItem(db, keys.scimUserName(orgId, c.userName));
+  if (claim && !(await releaseStale(db, orgId, Number(claim.user_id), c.userName))) throw uniqueness(`userName ${c.userName} is already in use in this organization.`);
   const p = await provisionMember(db, orgId, { email: emailFor(orgId, c.userName), ...nameOf(c) }, 'scim');
   const at = now();
   const u: StoredUser = { user_id: p.user.id, userName: c.userName, ...(c.externalId ? { externalId: c.externalId } : {}), active: c.active, attributes: c.attributes, created: at, lastModified: at, version: 1 };
   try {
     await transactWrite(db, [
       { Put: { TableName: db.table, Item: userItem(orgId, u), ConditionExpression: 'attribute_not_exists(PK)' } },
-      { Put: { TableName: db.table, Item: { ...scimKeys.userName(orgId, u.userName), type: 'scim_username', user_id: u.user_id }, ConditionExpression: 'attribute_not_exists(PK)' } },
-      ...(u.externalId ? [{ Put: { TableName: db.table, Item: { ...scimKeys.externalId(orgId, u.externalId, u.user_id), type: 'scim_externalid', user_id: u.user_id } } }] : []),
+      { Put: { TableName: db.table, Item: { ...keys.scimUserName(orgId, u.userName), type: 'scim_username', user_id: u.user_id }, ConditionExpression: 'attribute_not_exists(PK)' } },
+      ...(u.externalId ? [{ Put: { TableName: db.table, Item: { ...keys.scimExternalId(orgId, u.externalId, u.user_id), type: 'scim_externalid', user_id: u.user_id } } }] : []),
     ]);
   } catch (err) {
     const reasons = cancellationReasons(err);
@@ -132,13 +158,13 @@ async function writeChanged(db: Db, orgId: number, before: StoredUser, after: St
   const moves: NonNullable<Parameters<typeof transactWrite>[1]> = [];
   if (before.userName.toLowerCase() !== after.userName.toLowerCase()) {
     moves.push(
-      { Delete: { TableName: db.table, Key: scimKeys.userName(orgId, before.userName) } },
-      { Put: { TableName: db.table, Item: { ...scimKeys.userName(orgId, after.userName), type: 'scim_username', user_id: after.user_id }, ConditionExpression: 'attribute_not_exists(PK)' } },
+      { Delete: { TableName: db.table, Key: keys.scimUserName(orgId, before.userName) } },
+      { Put: { TableName: db.table, Item: { ...keys.scimUserName(orgId, after.userName), type: 'scim_username', user_id: after.user_id }, ConditionExpression: 'attribute_not_exists(PK)' } },
     );
   }
   if (before.externalId !== after.externalId) {
-    if (before.externalId) moves.push({ Delete: { TableName: db.table, Key: scimKeys.externalId(orgId, before.externalId, before.user_id) } });
-    if (after.externalId) moves.push({ Put: { TableName: db.table, Item: { ...scimKeys.externalId(orgId, after.externalId, after.user_id), type: 'scim_externalid', user_id: after.user_id } } });
+    if (before.externalId) moves.push({ Delete: { TableName: db.table, Key: keys.scimExternalId(orgId, before.externalId, before.user_id) } });
+    if (after.externalId) moves.push({ Put: { TableName: db.table, Item: { ...keys.scimExternalId(orgId, after.externalId, after.user_id), type: 'scim_externalid', user_id: after.user_id } } });
   }
   try {
     await transactWrite(db, [{ Put: { TableName: db.table, Item: userItem(orgId, after), ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': before.version } } }, ...moves]);
@@ -200,9 +226,9 @@ export async function deleteScimUser(db: Db, orgId: number, id: string, ifMatch?
   const at = now();
   try {
     await transactWrite(db, [
-      { Delete: { TableName: db.table, Key: scimKeys.user(orgId, u.user_id), ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': u.version } } },
-      { Delete: { TableName: db.table, Key: scimKeys.userName(orgId, u.userName) } },
-      ...(u.externalId ? [{ Delete: { TableName: db.table, Key: scimKeys.externalId(orgId, u.externalId, u.user_id) } }] : []),
+      { Delete: { TableName: db.table, Key: keys.scimUser(orgId, u.user_id), ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': u.version } } },
+      { Delete: { TableName: db.table, Key: keys.scimUserName(orgId, u.userName) } },
+      ...(u.externalId ? [{ Delete: { TableName: db.table, Key: keys.scimExternalId(orgId, u.externalId, u.user_id) } }] : []),
       ...(m && m.role !== 'OW' && m.deleted_at === null
         ? [{
             Update: {
@@ -224,10 +250,11 @@ export async function deleteScimUser(db: Db, orgId: number, id: string, ifMatch?
   for (const g of await groupsOf(db, orgId, u.user_id)) await removeMembers(db, orgId, g.id, [u.user_id]);
 }
 
-/** The organization's SCIM users by id, read with one BatchGet (ids not found are left out). */
+/** The organization's SCIM users by id whose membership is not deleted, read with one BatchGet (with their memberships). */
 export async function scimUsersByIds(db: Db, orgId: number, userIds: readonly number[]): Promise<StoredUser[]> {
-  const items = await batchGet(db, userIds.map((u) => scimKeys.user(orgId, u)), true);
-  return items.map(asStored).sort((a, b) => a.user_id - b.user_id);
+  const items = await batchGet(db, userIds.flatMap((u) => [keys.scimUser(orgId, u), keys.membership(orgId, u)]), true);
+  const live = new Set(items.filter((i) => String(i.SK).startsWith('MEMBER#') && i.deleted_at === null).map((i) => Number(i.user_id)));
+  return items.filter((i) => String(i.SK).startsWith('SCIMU#') && live.has(Number(i.user_id))).map(asStored).sort((a, b) => a.user_id - b.user_id);
 }
 
 export interface ListRequest {
@@ -257,7 +284,7 @@ async function queryPrefix(db: Db, pk: string, prefix: string, limit: number): P
  * SCIM users (at most MAX_SCAN). Without a filter, the page is read up to its end and the total counted.
  */
 export async function listScimUsers(db: Db, orgId: number, base: string, q: ListRequest): Promise<{ total: number; users: StoredUser[] }> {
-  const prefix = scimKeys.userPrefix(orgId);
+  const prefix = keys.scimUserPrefix(orgId);
   if (!q.filter) {
     const [total, items] = await Promise.all([
       countAll(db, { KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)', ExpressionAttributeValues: { ':pk': prefix.PK, ':sk': prefix.SKPrefix }, ConsistentRead: true }),
@@ -272,10 +299,10 @@ export async function listScimUsers(db: Db, orgId: number, base: string, q: List
     const userId = userIdOf(term.value);
     candidates = userId === undefined ? [] : await scimUsersByIds(db, orgId, [userId]);
   } else if (term?.attr === 'userName') {
-    const claim = await getItem(db, scimKeys.userName(orgId, term.value));
+    const claim = await getItem(db, keys.scimUserName(orgId, term.value));
     candidates = claim ? await scimUsersByIds(db, orgId, [Number(claim.user_id)]) : [];
   } else if (term?.attr === 'externalId') {
-    const x = scimKeys.externalIdPrefix(orgId, term.value);
+    const x = keys.scimExternalIdPrefix(orgId, term.value);
     const ids = (await queryPrefix(db, x.PK, x.SKPrefix, MAX_SCAN)).map((i) => Number(i.user_id));
     candidates = ids.length ? await scimUsersByIds(db, orgId, ids) : [];
   } else {
