@@ -314,6 +314,9 @@ describe('bad input', () => {
       ['POST', '/Groups', { body: { members: [] } }, 400, 'invalidValue'],
       ['PATCH', '/Groups/00000000-0000-0000-0000-000000000000', { body: patchOp() }, 404],
       ['GET', '/Groups?filter=displayName%20eq', {}, 400, 'invalidFilter'],
+      ['GET', '/Bulk', {}, 404],
+      ['GET', '/users', {}, 404],
+      ['POST', `/Users/${id}`, { body: {} }, 405],
     ];
     for (const [method, path, opts, status, scimType] of cases) {
       const reply = await scim(method, path, opts);
