@@ -183,6 +183,20 @@ const KINDS: Record<string, Kind> = {
     // Member changes bump these; the member items are logged themselves.
     ignore: ['lastModified', 'version'],
   },
+  scim_user: {
+    resource: 'scim_user',
+    id: (i) => num(i.user_id),
+    // The version and time move with every write; the lower-case userName copies userName.
+    ignore: ['lastModified', 'version', 'userNameLower'],
+    subject: (i) => num(i.user_id),
+  },
+  scim_token_listing: {
+    resource: 'scim_token',
+    id: () => null,
+    // The hash finds the token and the display shows part of it; the log needs neither.
+    secret: ['hash', 'display'],
+    removed: () => 'revoked',
+  },
   scim_group_member: {
     resource: 'scim_group_membership',
     id: (i) => num(i.user_id),

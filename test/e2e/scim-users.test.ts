@@ -58,6 +58,23 @@ describe('SCIM tokens', () => {
     expect((await call('GET', '/api/scim/tokens', { token: annotator.token })).status).toBe(403);
   });
 
+  it('enter the activity log when created and revoked, without their secret', async () => {
+    const t = await call('POST', '/api/scim/tokens', { token: OWNER_TOKEN });
+    await call('DELETE', `/api/scim/tokens/${t.body.id}`, { token: OWNER_TOKEN });
+    let entries: { action: string; source: string; user_id: number }[] = [];
+    for (const deadline = Date.now() + 10_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 200))) {
+      const logs = await call('GET', '/api/activity-logs/?page_size=500', { token: OWNER_TOKEN });
+      entries = logs.body.data.filter((e: { resource_type: string }) => e.resource_type === 'scim_token');
+      if (entries.some((e) => e.action === 'scim_token.revoked')) {
+        expect(JSON.stringify(logs.body)).not.toContain(t.body.token);
+        expect(JSON.stringify(logs.body)).not.toContain(t.body.display);
+        break;
+      }
+    }
+    expect(entries.map((e) => e.action)).toEqual(expect.arrayContaining(['scim_token.created', 'scim_token.revoked']));
+    expect(entries.every((e) => e.source === 'api' && e.user_id === 1)).toBe(true);
+  });
+
   it('are revoked at once', async () => {
     const t = await call('POST', '/api/scim/tokens', { token: OWNER_TOKEN });
     const other = scimClient(roster.url, t.body.token);
