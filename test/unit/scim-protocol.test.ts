@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { ScimError } from '../../lib/federation/scim/errors.js';
 import { matches, normalizeFilter, parseFilter, keyTerm } from '../../lib/federation/scim/filter.js';
 import { applyUserOps, groupChanges, normalizeUserOps, operationsOf } from '../../lib/federation/scim/patch.js';
 import { ENTERPRISE_URN, cleanUser, project, attributeList } from '../../lib/federation/scim/resources.js';
@@ -122,5 +124,38 @@ describe('SCIM PATCH normalising pass', () => {
     expect(ops([{ op: 'replace', value: { id: 'g1', displayName: 'New' } }])).toEqual([{ kind: 'rename', displayName: 'New' }]);
     expect(ops([{ op: 'add', path: 'members', value: 'string id 1' }])).toEqual([{ kind: 'add', ids: ['string id 1'] }]);
     expect(status(() => ops([{ op: 'replace', value: { id: 'other' } }]))).toBe('400 mutability');
+  });
+});
+
+describe('SCIM bad input (property-based)', () => {
+  const onlyScimErrors = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (e) {
+      // A refusal is a SCIM 4xx with a detail; anything else would reach the client as a 500.
+      expect(e).toBeInstanceOf(ScimError);
+      expect((e as ScimError).status).toBeGreaterThanOrEqual(400);
+      expect((e as ScimError).status).toBeLessThan(500);
+    }
+  };
+
+  it('parses or refuses any filter text with a SCIM 400', () => {
+    const pieces = fc.constantFrom('userName', 'emails', '[', ']', '(', ')', '"a"', 'eq', 'pr', 'and', 'or', 'not', '.value', ' ', 'true', '12', 'x"y', '\\', 'urn:ietf:params:scim:schemas:core:2.0:User:userName');
+    fc.assert(fc.property(fc.oneof(fc.string(), fc.array(pieces, { maxLength: 12 }).map((a) => a.join(' '))), (q) => onlyScimErrors(() => matches(parseFilter(q), user))), { numRuns: 2000 });
+  });
+
+  it('applies or refuses any PATCH body with a SCIM 400', () => {
+    const op = fc.record({ op: fc.constantFrom('add', 'Replace', 'REMOVE', 'x', 1), path: fc.option(fc.constantFrom('title', 'emails[type eq "work"].value', 'name.givenName', 'members', 'id', 'emails[', 'urn:x:y', `${ENTERPRISE_URN}:manager`, '')), value: fc.jsonValue() }, { requiredKeys: ['op'] });
+    fc.assert(fc.property(fc.oneof(fc.jsonValue(), fc.record({ Operations: fc.array(op, { maxLength: 4 }) })), (body) => {
+      onlyScimErrors(() => cleanUser(applyUserOps(user, normalizeUserOps(operationsOf(body), '7'))));
+      onlyScimErrors(() => groupChanges(operationsOf(body), 'g'));
+    }), { numRuns: 2000 });
+  });
+
+  it('cleans or refuses any User body with a SCIM 400', () => {
+    fc.assert(fc.property(fc.jsonValue(), fc.jsonValue(), (a, b) => {
+      onlyScimErrors(() => cleanUser(a));
+      onlyScimErrors(() => cleanUser({ userName: 'u@x.io', emails: a, name: b, active: a, [ENTERPRISE_URN]: { manager: b } }));
+    }), { numRuns: 2000 });
   });
 });

@@ -112,7 +112,8 @@ function pathlessOps(op: Operation, id: string): Operation[] {
       if (String(v) !== id) throw mutability('id is read-only.');
       continue;
     }
-    if (lower === 'meta' || lower === 'schemas') continue;
+    // Read-only parts of a whole resource sent back as the value: nothing to change.
+    if (lower === 'meta' || lower === 'schemas' || lower === 'groups') continue;
     if (lower === ENTERPRISE_URN.toLowerCase()) {
       if (!isObject(v)) throw invalidValue(`${ENTERPRISE_URN} must be an object.`);
       for (const [ek, ev] of Object.entries(v)) out.push(...pathOps({ op: op.op, path: `${ENTERPRISE_URN}:${ek}`, value: ev }, id));
