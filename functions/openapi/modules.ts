@@ -27,6 +27,7 @@ import * as organizationsTransferOwnership from '../organizations/transfer-owner
 import * as organizationsUpdate from '../organizations/update.js';
 import * as projectsIndex from '../projects/index.js';
 import * as samlSettings from '../saml/settings.js';
+import * as scimSettings from '../scim/settings.js';
 import * as tokenIndex from '../token/index.js';
 import * as usersCreate from '../users/create.js';
 import * as usersDelete from '../users/delete.js';
@@ -60,6 +61,7 @@ export const modules: Record<string, Record<string, unknown>> = {
   'organizations/update': organizationsUpdate,
   'projects/index': projectsIndex,
   'saml/settings': samlSettings,
+  'scim/settings': scimSettings,
   'token/index': tokenIndex,
   'users/create': usersCreate,
   'users/delete': usersDelete,
