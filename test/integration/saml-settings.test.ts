@@ -11,7 +11,7 @@ import { keys } from '../../lib/core/table.js';
 import { CognitoSamlIdentityProviders } from '../../lib/federation/saml/idp.js';
 import { getSamlSettings, resetSamlSettings, serviceProviderFromEnv, settingsView, updateSamlSettings } from '../../lib/federation/saml/settings.js';
 import { validateDomain } from '../../lib/federation/saml/domains.js';
-import { checkCertificates } from '../../lib/federation/saml/certificates.js';
+import { checkCertificates, samlUpkeep } from '../../lib/federation/saml/upkeep.js';
 import { type IdpStandIn, startIdpStandIn } from '../support/cognito-idp.js';
 import { addMember, bootstrapOrg, freshTable, otherOrg } from '../support/db.js';
 import { idpMetadata, selfSignedCert } from '../support/saml.js';
@@ -227,6 +227,20 @@ describe('certificate expiry', () => {
     expect(e.organization).toBe(1);
     // 340 days on, the other certificate is close to expiry too.
     expect(await checkCertificates(db, s, new Date(Date.now() + 340 * 86_400_000))).toBe(1);
+  });
+});
+
+describe('SAML upkeep', () => {
+  it('puts organizations\' IdPs back on the SSO client after a stack update reset its providers', async () => {
+    await updateSamlSettings(db, owner, { domain: 'acme.example', metadata_xml: xml }, { idp });
+    const c = pool.clients.get(pool.clientId)!;
+    // What a CloudFormation update of the client does: the template's list only.
+    c.SupportedIdentityProviders = ['COGNITO'];
+    const done = await samlUpkeep(db, { idp, policy });
+    expect(done).toMatchObject({ organizations: 1, reenabled: 1 });
+    expect(pool.clients.get(pool.clientId)!.SupportedIdentityProviders).toEqual(['COGNITO', 'roster-org-1']);
+    expect(pool.clients.get(pool.clientId)!.CallbackURLs).toEqual(c.CallbackURLs);
+    expect((await samlUpkeep(db, { idp, policy })).reenabled).toBe(0);
   });
 });
 
