@@ -242,10 +242,14 @@ async function store(db: Db, orgId: number, prev: SamlSettings, next: SamlSettin
   const dropped = prev.domains.filter((d) => !next.domains.includes(d));
   if (added.length + dropped.length > 99) throw new ValidationError('Validation error', { domain: ['Change at most 99 domains in one request.'] });
   const { org_id: _o, ...fields } = next;
+  // An empty map reaches the stream consumer as an attribute value it cannot read (DynamoDB
+  // Streams' `{M: {}}` arrives as `{}`): an empty workspace_ids is left out (it is the default).
+  const { workspace_ids, ...rest } = next.mappings;
   const item = {
     ...keys.samlSettings(orgId),
     type: 'saml_settings',
     ...fields,
+    mappings: Object.keys(workspace_ids).length ? next.mappings : rest,
     // The log shows that the XML changed (its hash), not the XML.
     metadata_sha256: next.metadata_xml ? createHash('sha256').update(next.metadata_xml).digest('hex') : null,
   };
