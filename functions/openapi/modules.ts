@@ -26,6 +26,7 @@ import * as organizationsSetDefaultRole from '../organizations/set-default-role.
 import * as organizationsTransferOwnership from '../organizations/transfer-ownership.js';
 import * as organizationsUpdate from '../organizations/update.js';
 import * as projectsIndex from '../projects/index.js';
+import * as samlSettings from '../saml/settings.js';
 import * as scimSettings from '../scim/settings.js';
 import * as scimTokens from '../scim/tokens.js';
 import * as tokenIndex from '../token/index.js';
@@ -60,6 +61,7 @@ export const modules: Record<string, Record<string, unknown>> = {
   'organizations/transfer-ownership': organizationsTransferOwnership,
   'organizations/update': organizationsUpdate,
   'projects/index': projectsIndex,
+  'saml/settings': samlSettings,
   'scim/settings': scimSettings,
   'scim/tokens': scimTokens,
   'token/index': tokenIndex,

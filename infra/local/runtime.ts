@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { type BootstrapResult, bootstrap } from '../../lib/org/bootstrap.js';
 import { db } from '../../lib/core/db.js';
-import { digestJob, fallback, routes, streamConsumer } from '../../functions/routes.js';
+import { digestJob, fallback, routes, samlUpkeepJob, streamConsumer } from '../../functions/routes.js';
 import { StartupError, ensureTable, localClient, startDynamoDbLocal } from './dynamodb.js';
 import { startCognitoLocal } from './cognito.js';
 import { createGateway, lambdaContext } from './gateway.js';
@@ -102,6 +102,9 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
       ROSTER_SIGNING_KEY_FILE: ensureSigningKey(config.dataDir),
       ROSTER_OUTBOX_DIR: join(config.dataDir, 'outbox'),
       ROSTER_EXPORT_DIR: join(config.dataDir, 'exports'),
+      // SAML metadata URLs: http is allowed here, and loopback only for this runtime's own address (its dev IdP).
+      ROSTER_LOCAL: '1',
+      ROSTER_LOCAL_METADATA_HOSTS: [`127.0.0.1:${port}`, `localhost:${port}`, `${host}:${port}`].join(','),
     });
     process.env.AWS_REGION ??= 'us-east-1';
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
@@ -121,12 +124,15 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
       log,
     });
     cleanups.push(poller.stop);
-    // The scheduler: the daily digest job, run at start and every hour (it digests each closed day once).
+    // The scheduler: the daily digest job and the hourly SAML upkeep, run at start and every hour
+    // (the digest digests each closed day once; certificate warnings are written once each).
     const digest = async () => {
-      try {
-        await (await load(digestJob.handler))({}, lambdaContext(digestJob.handler, randomUUID()));
-      } catch (err) {
-        log(`digest job: ${(err as Error).message}`);
+      for (const job of [digestJob, samlUpkeepJob]) {
+        try {
+          await (await load(job.handler))({}, lambdaContext(job.handler, randomUUID()));
+        } catch (err) {
+          log(`${job.handler} job: ${(err as Error).message}`);
+        }
       }
     };
     let running = digest();

@@ -86,6 +86,14 @@ export const keys = {
   projectMemberByUser: (userId: number, orgId: number, projectId: number) => ({ GSI1PK: `USER#${pad(userId)}`, GSI1SK: `PM#${pad(orgId)}#${pad(projectId)}` }),
   projectRole: (orgId: number, projectId: number, userId: number) => ({ PK: `ORG#${pad(orgId)}`, SK: `PR#${pad(projectId)}#${pad(userId)}` }),
   projectRoleId: (orgId: number, roleId: number) => ({ PK: `ORG#${pad(orgId)}`, SK: `PRID#${pad(roleId)}` }),
+  /** The organization's SAML SSO settings (LSE's /api/saml/settings) and their group mappings. */
+  samlSettings: (orgId: number) => ({ PK: `ORG#${pad(orgId)}`, SK: 'SAML' }),
+  /** An email domain claimed for SSO: one organization per domain (global, found from an email). */
+  ssoDomain: (domain: string) => ({ PK: `SSODOMAIN#${domain.toLowerCase()}`, SK: 'SSODOMAIN' }),
+  /** What the last SAML assertion of a federated user carried, between Cognito's triggers (TTL). */
+  samlSignIn: (username: string) => ({ PK: `SAMLSIGNIN#${username.toLowerCase()}`, SK: 'SAMLSIGNIN' }),
+  /** A warning that an IdP signing certificate of the organization expires soon (one per certificate). */
+  samlCertificateWarning: (orgId: number, fingerprint: string) => ({ PK: `ORG#${pad(orgId)}`, SK: `SAMLCERT#${fingerprint}` }),
   /**
    * Activity entries of an organization, by time: SK `<ISO time>#<stream event id>`. The same sort
    * key orders them in the GSIs: by actor (GSI1), project (GSI2), workspace (GSI3) and history
