@@ -91,7 +91,10 @@ export async function validateResponse(
   try {
     ({ profile } = await samlFor(p, sp, store, responseSigned).validatePostResponseAsync({ SAMLResponse: encoded }));
   } catch (err) {
-    throw new SignInError(`Invalid SAML response: ${(err as Error).message}.`);
+    const m = (err as Error).message;
+    // node-saml names a bearer confirmation outside its NotBefore/NotOnOrAfter window vaguely.
+    const why = /no valid subject confirmation/i.test(m) ? 'the assertion is expired or not yet valid (SubjectConfirmationData NotBefore/NotOnOrAfter)' : m;
+    throw new SignInError(`Invalid SAML response: ${why}.`);
   }
   if (!profile?.nameID) throw new SignInError('Invalid SAML response: the assertion has no NameID.');
 
