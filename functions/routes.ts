@@ -8,9 +8,10 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
  * What a function needs besides the table; each need brings its environment and its grant together:
  * 'directory' (Cognito admin calls), 'mailer' (Cognito invitation), 'signingKey' (the access-token
  * key), 'userPool' (the pool and client ids, to verify Cognito tokens), 'exports' (the bucket
- * activity-log exports are written to).
+ * activity-log exports are written to), 'sso' (the organization's SAML IdP in the pool and the SSO
+ * app client: IdP create/update/delete, client describe/update).
  */
-export type Need = 'directory' | 'mailer' | 'signingKey' | 'userPool' | 'exports';
+export type Need = 'directory' | 'mailer' | 'signingKey' | 'userPool' | 'exports' | 'sso';
 
 export interface Route {
   method: Method;
@@ -69,6 +70,12 @@ export const routes: readonly Route[] = [
   r('POST', '/api/token/blacklist/', 'token/index#blacklist', 'readwrite'),
   r('GET', '/api/jwt/settings', 'jwt/settings#get', 'read'),
   r('POST', '/api/jwt/settings', 'jwt/settings#set', 'readwrite'),
+  // SAML SSO settings (SPEC §7): saving them creates or updates the organization's IdP in the user pool
+  r('GET', '/api/saml/settings', 'saml/settings#get', 'read'),
+  r('POST', '/api/saml/settings', 'saml/settings#set', 'readwrite', ['sso']),
+  r('DELETE', '/api/saml/settings', 'saml/settings#reset', 'readwrite', ['sso']),
+  r('POST', '/api/saml/settings/validate-domain', 'saml/settings#checkDomain', 'read'),
+  r('POST', '/api/saml/settings/validate-metadata-url', 'saml/settings#checkMetadataUrl', 'read'),
   // workspaces
   r('GET', '/api/workspaces/', 'workspaces/index#list', 'read'),
   r('POST', '/api/workspaces/', 'workspaces/index#create', 'readwrite'),
@@ -111,6 +118,9 @@ export const routes: readonly Route[] = [
   r('GET', '/api/fsm/workspaces/{workspace_id}/membership-history/', 'fsm/index#workspaceMemberships', 'read'),
   r('GET', '/api/fsm/projects/{project_id}/membership-history/', 'fsm/index#projectMemberships', 'read'),
   r('GET', '/api/fsm/projects/{project_id}/role-history/', 'fsm/index#projectRoles', 'read'),
+  // SCIM settings (SPEC §7, §8)
+  r('GET', '/api/scim/settings', 'scim/settings#get', 'read'),
+  r('POST', '/api/scim/settings', 'scim/settings#set', 'readwrite'),
   // access checks for the platform's services
   r('POST', '/api/access/check', 'access/index#checkOne', 'read'),
   r('GET', '/api/users/{id}/accessible-projects', 'access/index#accessible', 'read'),
@@ -155,3 +165,16 @@ export const streamConsumer = { handler: 'stream/consumer', table: 'batch', need
 
 /** The daily job that digests the activity log. */
 export const digestJob = { handler: 'schedule/digest', table: 'batch' } as const;
+
+/** The daily job that warns of IdP signing certificates expiring within 30 days. */
+export const certificateJob = { handler: 'schedule/saml-certificates', table: 'readwrite' } as const;
+
+/**
+ * The user pool's triggers for SAML federation (functions/cognito/): admission before a federated
+ * user exists, the assertion's groups, and just-in-time provisioning on every sign-in.
+ */
+export const cognitoTriggers = {
+  preSignUp: { handler: 'cognito/pre-sign-up', table: 'read' },
+  inboundFederation: { handler: 'cognito/inbound-federation', table: 'readwrite' },
+  preTokenGeneration: { handler: 'cognito/pre-token', table: 'readwrite' },
+} as const;

@@ -200,6 +200,19 @@ export const Access = z.strictObject({ access: z.string() });
 export const Refresh = z.strictObject({ refresh: z.string() });
 export const TokenPolicy = named('TokenPolicy', z.strictObject({ api_tokens_enabled: z.boolean(), legacy_api_tokens_enabled: z.boolean(), api_token_ttl_days: z.number().int() }));
 
+/** LSE's ScimSettings, with Roster's three manual-management switches. */
+export const ScimSettings = named(
+  'ScimSettings',
+  z.strictObject({
+    roles_groups: z.array(z.tuple([z.enum(['Administrator', 'Manager', 'Reviewer', 'Annotator']), z.string()])),
+    workspaces_groups: z.array(z.tuple([z.string(), z.string()])),
+    projects_groups: z.array(z.strictObject({ project_id: id, group: z.string(), role: z.enum(['Inherit', 'Annotator', 'Reviewer']) })),
+    manual_role_management: z.boolean(),
+    manual_workspace_management: z.boolean(),
+    manual_project_management: z.boolean(),
+  }),
+);
+
 // ---------------------------------------------------------------------------------------------
 // Workspaces and projects
 
@@ -395,3 +408,40 @@ export interface RawBody {
   description: string;
 }
 export const csvBody = (description: string): RawBody => ({ mediaType: 'text/csv', description });
+
+// ---------------------------------------------------------------------------------------------
+// SAML SSO settings (LSE's SamlSettings, plus Roster's read-only state)
+
+const SamlCertificate = z.strictObject({ subject: z.string(), not_before: datetime, not_after: datetime, fingerprint: z.string().describe('SHA-256 of the DER, hex') });
+export const SamlSettings = named(
+  'SamlSettings',
+  z.strictObject({
+    acs_url: url.nullable().describe('Assertion consumer service URL to give the IdP (the user pool domain /saml2/idpresponse)'),
+    login_url: url.nullable().describe('SP-initiated sign-in: the user pool authorize URL naming this organization\'s IdP'),
+    logout_url: z.null().describe('No SAML single logout'),
+    metadata_xml_url: z.null(),
+    sp_entity_id: z.string().nullable().describe('Audience / SP entity id to give the IdP (urn:amazon:cognito:sp:<pool id>)'),
+    nameid_format: z.string(),
+    token: z.string().describe('The IdP\'s name in the user pool (roster-org-<id>)'),
+    provider_name: z.string(),
+    domain: z.string().describe('Comma-separated SSO email domains'),
+    idp_provider: z.string().nullable(),
+    mapping_email: z.string(),
+    mapping_first_name: z.string(),
+    mapping_last_name: z.string(),
+    mapping_groups: z.string(),
+    metadata_url: z.string(),
+    metadata_xml: z.string(),
+    roles_groups: z.array(z.tuple([z.string(), z.string()])),
+    workspaces_groups: z.array(z.tuple([z.string(), z.string()])),
+    projects_groups: z.array(z.strictObject({ project_id: id, group: z.string(), role: z.enum(['Inherit', 'Annotator', 'Reviewer']) })),
+    manual_role_management: z.boolean(),
+    manual_workspace_management: z.boolean(),
+    manual_project_management: z.boolean(),
+    enabled: z.boolean().describe('Sign-ins through the IdP are admitted'),
+    entity_id: z.string().describe('The IdP\'s entity id, from its metadata'),
+    certificates: z.array(SamlCertificate).describe('The IdP\'s signing certificates and their expiry'),
+    updated_at: datetime.nullable(),
+  }),
+);
+export const SamlValidity = named('SamlValidity', z.strictObject({ valid: z.literal(true), domain: z.string().optional(), entity_id: z.string().optional(), certificates: z.array(SamlCertificate).optional() }));

@@ -171,6 +171,41 @@ const KINDS: Record<string, Kind> = {
     subject: (_i, key) => idOf(key.SK.split('#').slice(0, 2).join('#')),
     removed: (_ctx, expired) => (expired ? 'expired' : 'revoked'),
   },
+  saml_settings: {
+    resource: 'saml_settings',
+    id: () => null,
+    // The XML shows as its hash (metadata_sha256); the certificates and the entity id follow from it.
+    ignore: ['metadata_xml', 'certificates', 'entity_id', 'version', 'updated_at'],
+    modified: (c, b, a) =>
+      !(a.domains as unknown[] | undefined)?.length && !a.metadata_url && !a.metadata_sha256 && (b.enabled || (b.domains as unknown[] | undefined)?.length) ? 'reset'
+      : c.has('enabled') ? (a.enabled ? 'enabled' : 'disabled')
+      : 'updated',
+  },
+  saml_certificate_warning: {
+    resource: 'saml_certificate',
+    id: () => null,
+    created: 'expiring',
+    removed: () => '',
+  },
+  scim_settings: {
+    resource: 'scim_settings',
+    id: () => null,
+    // The resolved workspace ids follow from the titles that are logged.
+    ignore: ['workspace_ids', 'updated_at'],
+  },
+  scim_group: {
+    resource: 'scim_group',
+    id: () => null,
+    // Member changes bump these; the member items are logged themselves.
+    ignore: ['lastModified', 'version'],
+  },
+  scim_group_member: {
+    resource: 'scim_group_membership',
+    id: (i) => num(i.user_id),
+    created: 'added',
+    removed: () => 'removed',
+    subject: (i) => num(i.user_id),
+  },
   export: {
     resource: 'activity_log',
     id: () => null,

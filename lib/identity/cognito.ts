@@ -6,6 +6,8 @@ import { hashToken } from '../core/util.js';
 export interface CognitoConfig {
   userPoolId: string;
   clientId: string;
+  /** The SSO app client (managed login, SAML federation): its tokens are accepted too. */
+  ssoClientId?: string;
   /** Token issuer: https://cognito-idp.<region>.amazonaws.com/<pool> in AWS; cognito-local's URL locally. */
   issuer: string;
 }
@@ -15,13 +17,16 @@ export function cognitoConfigFromEnv(env = process.env): CognitoConfig | undefin
   const clientId = env.COGNITO_CLIENT_ID;
   if (!userPoolId || !clientId) return undefined;
   const region = env.AWS_REGION ?? 'us-east-1';
-  return { userPoolId, clientId, issuer: env.COGNITO_ISSUER ?? `https://cognito-idp.${region}.amazonaws.com/${userPoolId}` };
+  const ssoClientId = env.COGNITO_SSO_CLIENT_ID || undefined;
+  return { userPoolId, clientId, ...(ssoClientId ? { ssoClientId } : {}), issuer: env.COGNITO_ISSUER ?? `https://cognito-idp.${region}.amazonaws.com/${userPoolId}` };
 }
 
 /**
  * Verifies Cognito access tokens with aws-jwt-verify against the pool's JWKS: signature, issuer,
- * expiry, token_use "access" and the app client id. Returns the Cognito username (Roster uses the
- * user's lower-case email). Roles never come from the token.
+ * expiry, token_use "access" and the app client id (the API client or the SSO client). Returns whom
+ * the token names: the Cognito username, which is the user's lower-case email, or for a person
+ * federated through an organization's IdP (username `<provider>_<NameID>`) the `email` claim
+ * Roster's pre-token-generation trigger put in the token. Roles never come from the token.
  */
 export function cognitoVerifier(cfg: CognitoConfig) {
   const verifier = JwtRsaVerifier.create(
@@ -31,7 +36,7 @@ export function cognitoVerifier(cfg: CognitoConfig) {
       jwksUri: `${cfg.issuer}/.well-known/jwks.json`,
       customJwtCheck: ({ payload }) => {
         if (payload.token_use !== 'access') throw new Error('not an access token');
-        if (payload.client_id !== cfg.clientId) throw new Error('wrong client');
+        if (payload.client_id !== cfg.clientId && (!cfg.ssoClientId || payload.client_id !== cfg.ssoClientId)) throw new Error('wrong client');
       },
     },
     // aws-jwt-verify fetches over HTTPS only; the local user pool (cognito-local) serves its JWKS over HTTP.
@@ -40,7 +45,8 @@ export function cognitoVerifier(cfg: CognitoConfig) {
   return async (jwt: string): Promise<{ username: string; session: string; expires: number }> => {
     try {
       const payload = await verifier.verify(jwt);
-      const username = payload.username ?? payload['cognito:username'];
+      // Cognito's access tokens carry no email of their own: only Roster's trigger adds one (federated users).
+      const username = typeof payload.email === 'string' ? payload.email : (payload.username ?? payload['cognito:username']);
       if (typeof username !== 'string') throw new Error('no username');
       // One sign-in is one session: Cognito's origin_jti (shared by refreshed tokens), else the token itself.
       const session = String(payload.origin_jti ?? payload.jti ?? hashToken(jwt).slice(0, 32));
