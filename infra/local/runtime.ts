@@ -64,7 +64,7 @@ const load = async (module: string) => {
  * Cognito's LambdaConfig keys in any case (preSignUp = PreSignUp). Pre token generation gets the
  * V2_0 event unless the entry says `version: 'V1_0'` (Roster's pool is on the Essentials plan).
  */
-function tableTriggers(): TriggerConfig {
+export function tableTriggers(): TriggerConfig {
   const table = (routeTable as Record<string, unknown>).cognitoTriggers as Record<string, string | { handler: string; version?: string }> | undefined;
   const names: TriggerName[] = ['InboundFederation', 'PreSignUp', 'PostConfirmation', 'PreAuthentication', 'PostAuthentication', 'PreTokenGeneration'];
   const config: TriggerConfig = { handlers: {}, preTokenVersion: 'V2_0' };

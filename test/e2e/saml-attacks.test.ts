@@ -1,31 +1,60 @@
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { TriggerConfig } from '../../infra/local/federation/triggers.js';
+import { type Db, createDb } from '../../lib/core/db.js';
+import type { TriggerConfig, TriggerHandler } from '../../infra/local/federation/triggers.js';
+import { tableTriggers } from '../../infra/local/runtime.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';
 import { TestIdp, addProvider, poolUsernames, postResponse, startSignIn } from '../support/saml.js';
 
-// Forged, bent and replayed SAML responses at the local SP (the stand-in's /saml2/idpresponse).
-// Each is refused with a 400 naming the reason, before any trigger runs: no user in the pool, no
-// Roster user, no token. (Refusals by Roster's own triggers — foreign domain, another
-// organization's IdP — are in saml-flow.test.ts.)
+// Forged, bent and replayed SAML responses at the local SP (the stand-in's /saml2/idpresponse),
+// with organization 1's SSO saved through /api/saml/settings and Roster's own triggers (each
+// wrapped to record that it ran). Each is refused with a 400 naming the reason before any trigger
+// runs: no user in the pool, no user, membership, assignment or sign-in session in the table, no
+// code. (Refusals by Roster's triggers — foreign domain, another organization's IdP — are in
+// saml-flow.test.ts.)
 const events: string[] = [];
-const record = async (e: any) => {
-  events.push(e.triggerSource);
-  return e;
+const real = tableTriggers();
+const triggers: TriggerConfig = {
+  ...real,
+  handlers: Object.fromEntries(
+    Object.entries(real.handlers).map(([name, h]) => [name, (async (e, c) => (events.push(e.triggerSource), h!(e, c))) as TriggerHandler]),
+  ),
 };
-const triggers: TriggerConfig = { handlers: { InboundFederation: record, PreSignUp: record, PostConfirmation: record, PreAuthentication: record, PostAuthentication: record, PreTokenGeneration: record } };
 
 let roster: Awaited<ReturnType<typeof startTestRoster>>;
 let pool: Awaited<ReturnType<typeof startTestRoster>>['cognito'];
 let call: ReturnType<typeof client>;
+let db: Db;
+let baseline: string[];
 const idp = new TestIdp('https://idp.acme.test');
+const PROVIDER = 'roster-org-1';
 const person = { nameId: 'mallory', attributes: { Email: 'mallory@acme.test', Groups: ['Admins'] } };
 
+/** Keys of the items a sign-in would create: users, email claims, memberships, assignments, sessions, sign-in records. */
+async function identityItems(): Promise<string[]> {
+  const out: string[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await db.doc.send(new ScanCommand({ TableName: db.table, ExclusiveStartKey: start, ConsistentRead: true }));
+    for (const i of page.Items ?? []) {
+      if (['user', 'email', 'membership', 'workspace_member', 'project_member', 'idp_assignment', 'security_event'].includes(String(i.type)) || String(i.PK).startsWith('SAMLSIGNIN#')) out.push(`${i.PK} ${i.SK}`);
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return out.sort();
+}
+
 beforeAll(async () => {
+  expect(Object.keys(real.handlers).sort()).toEqual(['InboundFederation', 'PreSignUp', 'PreTokenGeneration']);
   roster = await startTestRoster({ cognitoTriggers: triggers });
   pool = roster.cognito;
   call = client(roster.url);
-  await addProvider(pool, 'acme', idp);
-  await addProvider(pool, 'acme-init', new TestIdp('https://idp.acme.test', idp.key), { idpInit: true });
+  db = createDb(process.env.TABLE_NAME!, roster.dynamodbEndpoint);
+  const saved = await call('POST', '/api/saml/settings', { token: OWNER_TOKEN, body: { domain: 'acme.test', metadata_xml: idp.metadata(), roles_groups: [['Administrator', 'Admins']] } });
+  expect(saved.status).toBe(201);
+  // A provider with IdP-initiated sign-in off (the settings service always turns it on).
+  await addProvider(pool, 'acme-sp-only', new TestIdp('https://idp.acme.test', idp.key), { idpInit: false });
+  baseline = await identityItems();
 });
 afterAll(() => roster?.stop());
 
@@ -38,12 +67,13 @@ async function refused(r: { status: number; location?: string; text: string }, m
   expect(r.text).toMatch(message);
   expect(events).toEqual([]);
   expect(await poolUsernames(pool)).toEqual([]);
+  expect(await identityItems()).toEqual(baseline);
   const users = await call('GET', '/api/users/', { token: OWNER_TOKEN });
   expect(users.body.map((u: { email: string }) => u.email)).toEqual(['owner@example.com']);
 }
 
 async function spInitiated(bend: (requestId: string) => string) {
-  const { requestId, relayState } = await startSignIn(pool, 'acme');
+  const { requestId, relayState } = await startSignIn(pool, PROVIDER);
   events.length = 0;
   return postResponse(pool, bend(requestId), relayState);
 }
@@ -136,28 +166,31 @@ describe('validity window, InResponseTo, replay', () => {
   });
   it('refuses an unsolicited response for a provider without IdP-initiated sign-in', async () => {
     events.length = 0;
-    await refused(await postResponse(pool, idp.response(pool, person), idpInitRelay('acme')), /IdP-initiated sign-in is not enabled for identity provider acme/);
+    await refused(await postResponse(pool, idp.response(pool, person), idpInitRelay('acme-sp-only')), /IdP-initiated sign-in is not enabled for identity provider acme-sp-only/);
   });
   it('refuses an unsolicited response that claims to answer a request', async () => {
     events.length = 0;
-    await refused(await postResponse(pool, idp.response(pool, { ...person, inResponseTo: '_forged' }), idpInitRelay('acme-init')), /answers a sign-in request that is not pending/);
+    await refused(await postResponse(pool, idp.response(pool, { ...person, inResponseTo: '_forged' }), idpInitRelay(PROVIDER)), /answers a sign-in request that is not pending/);
   });
 
   it('accepts an IdP-initiated response once, and refuses the same assertion replayed', async () => {
     const once = idp.response(pool, { nameId: 'replayed', attributes: { Email: 'replayed@acme.test' } });
-    const first = await postResponse(pool, once, idpInitRelay('acme-init'));
+    const first = await postResponse(pool, once, idpInitRelay(PROVIDER));
     expect(first.status).toBe(302);
     expect(new URL(first.location!).searchParams.get('code')).toBeTruthy();
-    expect(await poolUsernames(pool)).toEqual(['acme-init_replayed']);
+    expect(await poolUsernames(pool)).toEqual([`${PROVIDER}_replayed`]);
+    const who = await call('GET', '/api/users/', { token: OWNER_TOKEN });
+    expect(who.body.map((u: { email: string }) => u.email)).toContain('replayed@acme.test');
     events.length = 0;
-    const again = await postResponse(pool, once, idpInitRelay('acme-init'));
+    const again = await postResponse(pool, once, idpInitRelay(PROVIDER));
     expect(again.status).toBe(400);
     expect(again.text).toMatch(/used already \(replay\)/);
     expect(events).toEqual([]);
+    expect(await poolUsernames(pool)).toEqual([`${PROVIDER}_replayed`]);
   });
 
   it('refuses an SP-initiated response posted a second time', async () => {
-    const { requestId, relayState } = await startSignIn(pool, 'acme');
+    const { requestId, relayState } = await startSignIn(pool, PROVIDER);
     const response = idp.response(pool, { nameId: 'twice', attributes: { Email: 'twice@acme.test' }, inResponseTo: requestId });
     expect((await postResponse(pool, response, relayState)).status).toBe(302);
     events.length = 0;

@@ -131,7 +131,9 @@ export class HostedEndpoints {
       if (!client || !provider) return errorPage('invalid_request: the app client or identity provider of this sign-in is gone.');
       target = { client, provider, redirectUri: session.redirectUri, state: session.state, scopes: session.scopes };
     } else {
-      const req = await this.oauthRequest(new URLSearchParams(relay));
+      const params = new URLSearchParams(relay);
+      if (!params.get('client_id')) return errorPage('invalid_request: RelayState names no pending sign-in (they last 5 minutes) and carries no client_id for an IdP-initiated one.');
+      const req = await this.oauthRequest(params);
       if ('status' in req) return req;
       target = req;
     }
@@ -165,7 +167,7 @@ export class HostedEndpoints {
    * update the mapped attributes the assertion carries → PreAuthentication → PostAuthentication,
    * and TokenGeneration_HostedAuth. A refusal before the user exists writes nothing.
    */
-  private async signIn(p: StoredProvider, client: Client, a: Assertion, scopes: string[]) {
+  private async signIn(p: StoredProvider, client: Client, a: Assertion, scopes: string[]): Promise<ReturnType<typeof issueTokens>> {
     // Roster's pool is case-insensitive: Cognito keeps the username lower-cased.
     const username = `${p.ProviderName}_${a.nameId}`.toLowerCase();
     const caller: Caller = { region: this.o.region, userPoolId: this.o.userPoolId, clientId: client.ClientId, userName: username };
@@ -189,7 +191,13 @@ export class HostedEndpoints {
       const identities = JSON.stringify([{ userId: a.nameId, providerName: p.ProviderName, providerType: 'SAML', issuer: null, primary: true, dateCreated: Date.now() }]);
       const attrs: Record<string, string> = { ...mapped, identities };
       if (mapped.email) attrs.email_verified = pre?.response.autoVerifyEmail ? 'true' : 'false';
-      await this.o.forward('AdminCreateUser', { UserPoolId: this.o.userPoolId, Username: username, MessageAction: 'SUPPRESS', UserAttributes: Object.entries(attrs).map(([Name, Value]) => ({ Name, Value })) });
+      try {
+        await this.o.forward('AdminCreateUser', { UserPoolId: this.o.userPoolId, Username: username, MessageAction: 'SUPPRESS', UserAttributes: Object.entries(attrs).map(([Name, Value]) => ({ Name, Value })) });
+      } catch (err) {
+        // A concurrent first sign-in of the same person made the user a moment ago: this one is a later sign-in.
+        if (err instanceof AwsError && err.type === 'UsernameExistsException') return this.signIn(p, client, a, scopes);
+        throw err;
+      }
       await this.addToProviderGroup(username, p.ProviderName);
       const created = (await this.user(username))!;
       await invoke(cfg, 'PostConfirmation', 'PostConfirmation_ConfirmSignUp', caller, { request: { userAttributes: { ...created.attributes, ...status }, clientMetadata: {} }, response: {} });
