@@ -166,8 +166,8 @@ export const streamConsumer = { handler: 'stream/consumer', table: 'batch', need
 /** The daily job that digests the activity log. */
 export const digestJob = { handler: 'schedule/digest', table: 'batch' } as const;
 
-/** The daily job that warns of IdP signing certificates expiring within 30 days. */
-export const certificateJob = { handler: 'schedule/saml-certificates', table: 'readwrite' } as const;
+/** The hourly SAML upkeep: IdPs back on the SSO client, warnings of signing certificates expiring within 30 days. */
+export const samlUpkeepJob = { handler: 'schedule/saml-upkeep', table: 'readwrite', needs: ['sso'] as Need[] } as const;
 
 /**
  * The user pool's triggers for SAML federation (functions/cognito/): admission before a federated

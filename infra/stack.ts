@@ -3,13 +3,14 @@ import type { Construct } from 'constructs';
 import { Duration } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { digestJob, fallback, routes, streamConsumer } from '../functions/routes.js';
+import { cognitoTriggers, digestJob, fallback, routes, samlUpkeepJob, streamConsumer } from '../functions/routes.js';
 import { ExportBucket } from './constructs/exports.js';
 import { RosterApi } from './constructs/api.js';
 import { RosterTable } from './constructs/data.js';
 import { RosterIdentity } from './constructs/identity.js';
 import { RosterFunction } from './constructs/roster-function.js';
-import { UserPoolOperation } from 'aws-cdk-lib/aws-cognito';
+import { type CfnUserPool, LambdaVersion, UserPoolOperation } from 'aws-cdk-lib/aws-cognito';
+import { ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import { StreamConsumer } from './constructs/stream.js';
 
 export class RosterStack extends Stack {
@@ -19,16 +20,41 @@ export class RosterStack extends Stack {
   readonly stream: StreamConsumer;
   readonly exports: ExportBucket;
   readonly digest: RosterFunction;
+  readonly triggers: Record<keyof typeof cognitoTriggers, RosterFunction>;
+  readonly samlUpkeep: RosterFunction;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
     this.data = new RosterTable(this, 'Data');
     this.identity = new RosterIdentity(this, 'Identity');
     this.exports = new ExportBucket(this, 'Exports');
-    const resources = { userPool: this.identity.userPool, client: this.identity.client, signingSecret: this.identity.signingSecret, exportBucket: this.exports.bucket };
+    const resources = {
+      userPool: this.identity.userPool,
+      client: this.identity.client,
+      signingSecret: this.identity.signingSecret,
+      exportBucket: this.exports.bucket,
+      sso: { client: this.identity.ssoClient, domain: this.identity.domain, callbackUrl: this.identity.ssoCallbackUrls[0]! },
+    };
     this.api = new RosterApi(this, 'Api', { table: this.data.table, routes, fallback, identity: resources });
     const customMessage = new RosterFunction(this, 'InviteMessage', { handler: 'cognito/custom-message', table: this.data.table, access: 'none' });
     this.identity.userPool.addTrigger(UserPoolOperation.CUSTOM_MESSAGE, customMessage.fn);
+    // SAML federation (functions/cognito/): admission before a federated user exists, the groups an
+    // assertion carried, and just-in-time provisioning on every sign-in. The triggers get the table
+    // only (nothing of the pool, which names them: no dependency cycle).
+    this.triggers = {
+      preSignUp: new RosterFunction(this, 'PreSignUp', { handler: cognitoTriggers.preSignUp.handler, table: this.data.table, access: cognitoTriggers.preSignUp.table }),
+      inboundFederation: new RosterFunction(this, 'InboundFederation', { handler: cognitoTriggers.inboundFederation.handler, table: this.data.table, access: cognitoTriggers.inboundFederation.table }),
+      preTokenGeneration: new RosterFunction(this, 'PreTokenGeneration', { handler: cognitoTriggers.preTokenGeneration.handler, table: this.data.table, access: cognitoTriggers.preTokenGeneration.table }),
+    };
+    this.identity.userPool.addTrigger(UserPoolOperation.PRE_SIGN_UP, this.triggers.preSignUp.fn);
+    this.identity.userPool.addTrigger(UserPoolOperation.PRE_TOKEN_GENERATION_CONFIG, this.triggers.preTokenGeneration.fn, LambdaVersion.V2_0);
+    // CDK has no operation for the inbound federation trigger yet: set it on the pool, and let Cognito invoke it.
+    (this.identity.userPool.node.defaultChild as CfnUserPool).addPropertyOverride('LambdaConfig.InboundFederation', { LambdaArn: this.triggers.inboundFederation.fn.functionArn, LambdaVersion: 'V1_0' });
+    this.triggers.inboundFederation.fn.addPermission('CognitoInvoke', { principal: new ServicePrincipal('cognito-idp.amazonaws.com'), sourceArn: this.identity.userPool.userPoolArn });
+    this.samlUpkeep = new RosterFunction(this, 'SamlUpkeep', { handler: samlUpkeepJob.handler, table: this.data.table, access: samlUpkeepJob.table, needs: samlUpkeepJob.needs, resources, timeout: Duration.minutes(5) });
+    new Rule(this, 'HourlySamlUpkeep', { schedule: Schedule.rate(Duration.hours(1)), targets: [new LambdaFunction(this.samlUpkeep.fn, { retryAttempts: 2 })] });
+    new CfnOutput(this, 'SsoDomainUrl', { value: this.identity.domain.baseUrl(), description: 'User pool domain (managed login): ACS <url>/saml2/idpresponse' });
+    new CfnOutput(this, 'SsoClientId', { value: this.identity.ssoClient.userPoolClientId, description: 'SSO app client (authorization code flow) organizations\' IdPs are enabled on' });
     new CfnOutput(this, 'UserPoolId', { value: this.identity.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.identity.client.userPoolClientId, description: 'App client for InitiateAuth (USER_PASSWORD_AUTH)' });
     this.stream = new StreamConsumer(this, 'Stream', { table: this.data.table, handler: streamConsumer.handler, needs: streamConsumer.needs, resources, exportBucket: this.exports.bucket });

@@ -8,7 +8,7 @@ import { Construct } from 'constructs';
 import { fileURLToPath } from 'node:url';
 import { TABLE } from '../../lib/core/table.js';
 import { type Need, authentication, handlerRef } from '../../functions/routes.js';
-import type { IUserPool, IUserPoolClient } from 'aws-cdk-lib/aws-cognito';
+import type { IUserPool, IUserPoolClient, UserPoolDomain } from 'aws-cdk-lib/aws-cognito';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 
@@ -37,9 +37,21 @@ export interface Needs {
   userPool: IUserPool;
   client: IUserPoolClient;
   signingSecret: ISecret;
+  /** SAML SSO: the app client organizations' IdPs are enabled on, the pool's domain, the callback URL. */
+  sso?: { client: IUserPoolClient; domain: UserPoolDomain; callbackUrl: string };
   /** Where activity-log exports are written (the stream consumer writes them; the API names them). */
   exportBucket?: IBucket;
 }
+
+/** An organization's SAML IdP in the pool, and the SSO client it is enabled on (Describe, then the whole Update). */
+export const SSO_ACTIONS = [
+  'cognito-idp:CreateIdentityProvider',
+  'cognito-idp:UpdateIdentityProvider',
+  'cognito-idp:DescribeIdentityProvider',
+  'cognito-idp:DeleteIdentityProvider',
+  'cognito-idp:DescribeUserPoolClient',
+  'cognito-idp:UpdateUserPoolClient',
+];
 
 const DIRECTORY_ACTIONS = [
   'cognito-idp:AdminCreateUser',
@@ -129,6 +141,14 @@ export class RosterFunction extends Construct {
       } else if (need === 'userPool') {
         environment.COGNITO_USER_POOL_ID = r.userPool.userPoolId;
         environment.COGNITO_CLIENT_ID = r.client.userPoolClientId;
+        if (r.sso) environment.COGNITO_SSO_CLIENT_ID = r.sso.client.userPoolClientId;
+      } else if (need === 'sso') {
+        if (!r.sso) throw new Error(`${props.handler} needs sso but no SSO client was given`);
+        environment.COGNITO_USER_POOL_ID = r.userPool.userPoolId;
+        environment.COGNITO_SSO_CLIENT_ID = r.sso.client.userPoolClientId;
+        environment.COGNITO_DOMAIN_URL = r.sso.domain.baseUrl();
+        environment.ROSTER_SSO_CALLBACK_URL = r.sso.callbackUrl;
+        this.role.addToPolicy(new PolicyStatement({ actions: SSO_ACTIONS, resources: [r.userPool.userPoolArn] }));
       }
     }
     const ref = handlerRef(props.handler);

@@ -49,8 +49,9 @@ describe('Roster stack', () => {
 
   it('runs every function on Node.js 22, arm64, with source maps and a log group with retention', () => {
     const fns = resources('AWS::Lambda::Function');
-    // Route modules, the fallback, the invitation message, the stream consumer, the digest job.
-    expect(fns).toHaveLength(new Set(routes.map((r) => handlerRef(r.handler).module)).size + 4);
+    // Route modules, the fallback, the invitation message, the stream consumer, the digest job,
+    // the three SAML triggers and the SAML upkeep job.
+    expect(fns).toHaveLength(new Set(routes.map((r) => handlerRef(r.handler).module)).size + 8);
     for (const [, fn] of fns) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);

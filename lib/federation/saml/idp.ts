@@ -31,6 +31,8 @@ export interface SamlIdentityProviders {
   upsert(cfg: IdpConfig): Promise<void>;
   /** Disable it on the SSO app client and delete it (nothing to do when it does not exist). */
   remove(orgId: number): Promise<void>;
+  /** Make sure the SSO app client lists these organizations' IdPs (one Describe, at most one Update); returns how many were missing. */
+  reconcile(orgIds: number[]): Promise<number>;
 }
 
 /** The Cognito attribute mapping: user pool attribute → the IdP's SAML attribute name. */
@@ -111,6 +113,19 @@ export class CognitoSamlIdentityProviders implements SamlIdentityProviders {
     }
   }
 
+  async reconcile(orgIds: number[]): Promise<number> {
+    const current = await this.describeClient();
+    const list = current.SupportedIdentityProviders ?? [];
+    const missing = orgIds.map(providerName).filter((p) => !list.includes(p));
+    if (!missing.length) return 0;
+    try {
+      await this.client.send(new UpdateUserPoolClientCommand({ ...writableClientConfig(current), SupportedIdentityProviders: [...list, ...missing] }));
+    } catch (err) {
+      throw translate(err);
+    }
+    return missing.length;
+  }
+
   private async exists(ProviderName: string): Promise<boolean> {
     try {
       await this.client.send(new DescribeIdentityProviderCommand({ UserPoolId: this.pool, ProviderName }));
@@ -173,6 +188,9 @@ export class NoSamlIdentityProviders implements SamlIdentityProviders {
     throw new ServiceUnavailableError('SAML SSO is not configured on this server (no SSO app client in the user pool).');
   }
   async remove(): Promise<void> {}
+  async reconcile(): Promise<number> {
+    return 0;
+  }
 }
 
 let cached: SamlIdentityProviders | undefined;

@@ -1,16 +1,19 @@
 /**
- * IdP signing certificates that are about to expire (Cognito sends no warning; an expired one stops
- * every sign-in of the organization). A daily job looks at each organization's SAML settings,
- * refreshes the certificates of a metadata URL (the IdP may have rotated them; Cognito re-reads the
- * URL about every 6 hours), and records one activity entry per certificate once it is 30 days or
- * less from expiry: a warning item per certificate, written only if new, which the stream consumer
- * turns into `saml_certificate.expiring`.
+ * SAML upkeep, an hourly job over every organization with SSO on:
+ * - the SSO app client lists each of their IdPs (a CloudFormation update of the client resets its
+ *   SupportedIdentityProviders to what the template says; this puts them back within the hour);
+ * - IdP signing certificates about to expire (Cognito sends no warning; an expired one stops every
+ *   sign-in of the organization): the certificates of a metadata URL are refreshed (the IdP may
+ *   have rotated them; Cognito re-reads the URL about every 6 hours), and one activity entry is
+ *   recorded per certificate once it is 30 days or less from expiry: a warning item per
+ *   certificate, written only if new, which the stream consumer turns into `saml_certificate.expiring`.
  */
 import { PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type Db, batchGet, getItem, isConditionFailure } from '../../core/db.js';
 import { withChangeContext } from '../../core/context.js';
 import { keys } from '../../core/table.js';
 import { type Certificate, type FetchPolicy, fetchMetadata, fetchPolicyFromEnv, parseMetadata } from './metadata.js';
+import { type SamlIdentityProviders, samlIdentityProviders } from './idp.js';
 import { type SamlSettings, getSamlSettings } from './settings.js';
 
 export const WARN_DAYS = 30;
@@ -66,22 +69,25 @@ export async function checkCertificates(db: Db, s: SamlSettings, at = new Date()
   return written;
 }
 
-/** Every organization with SAML settings (organization ids from the id counter, 100 settings items a BatchGet). */
-export async function checkAllCertificates(db: Db, at = new Date(), policy?: FetchPolicy): Promise<{ organizations: number; warnings: number }> {
+/**
+ * Every organization with SSO on (organization ids from the id counter, 100 settings items a
+ * BatchGet): their IdPs back on the SSO client, then their certificates.
+ */
+export async function samlUpkeep(db: Db, deps: { idp?: SamlIdentityProviders; at?: Date; policy?: FetchPolicy } = {}): Promise<{ organizations: number; reenabled: number; warnings: number }> {
+  const at = deps.at ?? new Date();
   const counter = await getItem(db, keys.counter('organization'));
   const max = Number(counter?.value ?? 1);
-  let organizations = 0;
-  let warnings = 0;
+  const enabled: SamlSettings[] = [];
   for (let first = 1; first <= max; first += 100) {
     const ids = Array.from({ length: Math.min(100, max - first + 1) }, (_, i) => first + i);
     const items = await batchGet(db, ids.map((id) => keys.samlSettings(id)));
     for (const item of items) {
-      const orgId = Number(String(item.PK).slice(4));
-      const s = await getSamlSettings(db, orgId);
-      if (!s.enabled) continue;
-      organizations++;
-      warnings += await checkCertificates(db, s, at, policy);
+      const s = await getSamlSettings(db, Number(String(item.PK).slice(4)));
+      if (s.enabled) enabled.push(s);
     }
   }
-  return { organizations, warnings };
+  const reenabled = enabled.length ? await (deps.idp ?? samlIdentityProviders()).reconcile(enabled.map((s) => s.org_id)) : 0;
+  let warnings = 0;
+  for (const s of enabled) warnings += await checkCertificates(db, s, at, deps.policy);
+  return { organizations: enabled.length, reenabled, warnings };
 }
