@@ -123,9 +123,10 @@ export class HostedEndpoints {
     const encoded = form.get('SAMLResponse');
     if (!encoded) return errorPage('invalid_request: SAMLResponse is required.');
     const relay = form.get('RelayState') ?? '';
-    const session = this.o.store.data.sessions[relay];
+    const pending = this.o.store.data.sessions[relay];
+    const session = pending && pending.expires > Date.now() ? pending : undefined;
     let target: { client: Client; redirectUri: string; state?: string; scopes: string[]; provider: StoredProvider };
-    if (session && session.expires > Date.now()) {
+    if (session) {
       const client = await this.client(session.clientId);
       const provider = this.o.store.provider(this.o.userPoolId, session.provider);
       if (!client || !provider) return errorPage('invalid_request: the app client or identity provider of this sign-in is gone.');
@@ -138,7 +139,7 @@ export class HostedEndpoints {
       target = req;
     }
     try {
-      const assertion = await validateResponse(encoded, target.provider, this.sp, this.o.store, session?.expires && session.expires > Date.now() ? session : undefined);
+      const assertion = await validateResponse(encoded, target.provider, this.sp, this.o.store, session);
       if (session) this.o.store.change((d) => delete d.sessions[relay]);
       const tokens = await this.signIn(target.provider, target.client, assertion, target.scopes);
       const code = randomBytes(24).toString('base64url');

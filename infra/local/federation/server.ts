@@ -73,10 +73,10 @@ export async function startFederation(cfg: FederationConfig): Promise<Federation
   let handlers: { hosted: HostedEndpoints; idp: DevIdp; callback: (q: URLSearchParams) => Promise<Reply> } | undefined;
 
   const server: Server = createServer((req, res) => {
-    handle(req, res).catch((err) => {
-      console.error(err);
-      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end('Internal error in the local user pool stand-in.');
+    handle(req, res).catch((err: Error & { status?: number }) => {
+      if (err.status !== 413) console.error(err);
+      if (!res.headersSent) res.writeHead(err.status ?? 500, { 'content-type': 'text/plain' });
+      res.end(err.status === 413 ? 'Request body too large.' : 'Internal error in the local user pool stand-in.');
     });
   });
   const send = (res: ServerResponse, r: Reply) => {

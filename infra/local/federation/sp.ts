@@ -1,6 +1,7 @@
 import { SAML, ValidateInResponseTo } from '@node-saml/node-saml';
 import { parseDomFromString, xpath } from '@node-saml/node-saml/lib/xml.js';
 import { type AuthSession, type FederationStore, REQUEST_TTL_MS, type StoredProvider } from './store.js';
+import { samlId } from './idp-response.js';
 import { certPem } from './x509.js';
 
 /** A SAML response Cognito refuses: the sign-in fails with this message (HTTP 400, nothing written). */
@@ -15,8 +16,9 @@ const MAX_RESPONSE = 100_000;
 /** Clock skew allowed on NotBefore / NotOnOrAfter. */
 const SKEW_MS = 60_000;
 
-function samlFor(p: StoredProvider, sp: { userPoolId: string; domain: string }, store: FederationStore, responseSigned: boolean) {
+function samlFor(p: StoredProvider, sp: { userPoolId: string; domain: string }, store: FederationStore, responseSigned: boolean, requestId?: string) {
   return new SAML({
+    ...(requestId ? { generateUniqueId: () => requestId } : {}),
     idpCert: p.metadata!.certs.map(certPem),
     issuer: spEntityId(sp.userPoolId),
     audience: spEntityId(sp.userPoolId),
@@ -35,10 +37,9 @@ function samlFor(p: StoredProvider, sp: { userPoolId: string; domain: string }, 
 /** The SP-initiated AuthnRequest: the IdP URL to send the browser to (Redirect binding) and its ID. */
 export async function authnRequestUrl(p: StoredProvider, sp: { userPoolId: string; domain: string }, store: FederationStore, relayState: string): Promise<{ url: string; requestId: string }> {
   if (!p.metadata?.ssoRedirect) throw new SignInError(`Identity provider ${p.ProviderName} has no HTTP-Redirect SingleSignOnService.`);
-  const before = new Set(Object.keys(store.data.requests));
-  const url = await samlFor(p, sp, store, false).getAuthorizeUrlAsync(relayState, undefined, {});
-  const requestId = Object.keys(store.data.requests).find((k) => !before.has(k));
-  if (!requestId) throw new Error('node-saml did not record the AuthnRequest id');
+  // node-saml records the id in the store (its cache provider) for InResponseTo.
+  const requestId = samlId();
+  const url = await samlFor(p, sp, store, false, requestId).getAuthorizeUrlAsync(relayState, undefined, {});
   return { url, requestId };
 }
 
