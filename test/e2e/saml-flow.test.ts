@@ -94,6 +94,20 @@ describe('just-in-time provisioning and group mappings through sign-ins', () => 
     expect(entries.map((e) => [e.action, e.source])).toEqual(expect.arrayContaining([['membership.deactivated', 'saml']]));
   });
 
+  it('two first sign-ins of the same person at once make one user and one membership', async () => {
+    const starts = await Promise.all([startSignIn(pool, PROVIDER_A), startSignIn(pool, PROVIDER_A)]);
+    const results = await Promise.all(
+      starts.map(({ requestId, relayState }) => postResponse(pool, idpA.response(pool, { inResponseTo: requestId, nameId: 'nid-twin', attributes: { Email: 'twin@acme.test', Groups: ['reviewers'] } }), relayState)),
+    );
+    expect(results.map((r) => r.status)).toEqual([302, 302]);
+    const tokens = await Promise.all(results.map((r) => redeem(pool, r.location!)));
+    const ids = await Promise.all(tokens.map(async (t) => (await call('GET', '/api/current-user/whoami', bearer(t.access_token))).body.id));
+    expect(ids[0]).toBe(ids[1]);
+    expect((await poolUsernames(pool)).filter((u) => u === `${PROVIDER_A}_nid-twin`)).toHaveLength(1);
+    expect((await rosterUsers()).filter((e) => e === 'twin@acme.test')).toHaveLength(1);
+    expect(await membership(ids[0])).toMatchObject({ role: 'RE', role_source: 'saml' });
+  });
+
   it('with manual role management on, a sign-in without the group leaves the role as it is', async () => {
     const jwt = await signIn('nid-man', 'mona@acme.test', ['reviewers']);
     const id = (await call('GET', '/api/current-user/whoami', bearer(jwt))).body.id;
