@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import {
+  AddCustomAttributesCommand,
   CognitoIdentityProviderClient,
   CreateUserPoolClientCommand,
   CreateUserPoolCommand,
@@ -21,6 +22,9 @@ export interface LocalUserPool {
 export function localCognitoClient(endpoint: string) {
   return new CognitoIdentityProviderClient({ endpoint, region: process.env.AWS_REGION ?? 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
 }
+
+/** The mutable custom attribute federated groups are mapped to (as the CDK stack declares it). */
+const GROUPS = { Name: 'groups', AttributeDataType: 'String' as const, Mutable: true };
 
 /**
  * The embedded user pool: cognito-local in its own process, its data in `dir` (kept across
@@ -57,13 +61,17 @@ export async function startCognitoLocal(dir: string): Promise<LocalUserPool> {
   let ids = existsSync(idsFile) ? (JSON.parse(readFileSync(idsFile, 'utf8')) as { userPoolId: string; clientId: string }) : undefined;
   if (ids) {
     try {
-      await client.send(new DescribeUserPoolCommand({ UserPoolId: ids.userPoolId }));
+      const described = await client.send(new DescribeUserPoolCommand({ UserPoolId: ids.userPoolId }));
+      // Pools made before SSO lack the attribute SAML sign-ins map groups to.
+      if (!described.UserPool?.SchemaAttributes?.some((a) => a.Name === 'custom:groups')) {
+        await client.send(new AddCustomAttributesCommand({ UserPoolId: ids.userPoolId, CustomAttributes: [GROUPS] }));
+      }
     } catch {
       ids = undefined;
     }
   }
   if (!ids) {
-    const pool = await client.send(new CreateUserPoolCommand({ PoolName: 'roster' }));
+    const pool = await client.send(new CreateUserPoolCommand({ PoolName: 'roster', Schema: [GROUPS] }));
     const app = await client.send(
       new CreateUserPoolClientCommand({ UserPoolId: pool.UserPool!.Id!, ClientName: 'roster', ExplicitAuthFlows: ['ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH'] }),
     );

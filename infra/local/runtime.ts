@@ -4,9 +4,12 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { type BootstrapResult, bootstrap } from '../../lib/org/bootstrap.js';
 import { db } from '../../lib/core/db.js';
-import { digestJob, fallback, routes, samlUpkeepJob, streamConsumer } from '../../functions/routes.js';
+import * as routeTable from '../../functions/routes.js';
+import { digestJob, fallback, handlerRef, routes, samlUpkeepJob, streamConsumer } from '../../functions/routes.js';
 import { StartupError, ensureTable, localClient, startDynamoDbLocal } from './dynamodb.js';
 import { startCognitoLocal } from './cognito.js';
+import { startFederation } from './federation/server.js';
+import type { TriggerConfig, TriggerHandler, TriggerName } from './federation/triggers.js';
 import { createGateway, lambdaContext } from './gateway.js';
 import { type StreamHandler, startStreamPoller } from './streams.js';
 
@@ -24,6 +27,10 @@ export interface RosterConfig {
   log?: (line: string) => void;
   /** Feed the stream to this handler instead of functions/stream/consumer (tests inject failures with it). */
   streamHandler?: StreamHandler;
+  /** Port of the local user pool (the Cognito stand-in and its hosted endpoints); 0 picks a free one. */
+  cognitoPort?: number;
+  /** The user pool's triggers instead of the route table's (tests record events with it). */
+  cognitoTriggers?: TriggerConfig;
 }
 
 /** The signing key for access tokens: a file of its own in the data folder, never in the table. */
@@ -36,7 +43,9 @@ function ensureSigningKey(dataDir: string): string {
 export interface Roster {
   url: string;
   dynamodbEndpoint: string;
-  cognito: { endpoint: string; userPoolId: string; clientId: string };
+  cognito: { endpoint: string; userPoolId: string; clientId: string; issuer: string; ssoClientId: string; callbackUrl: string; devIdpMetadataUrl: string };
+  /** cognito-local itself, behind the stand-in (tests look at the users there). */
+  cognitoLocal: string;
   bootstrap: BootstrapResult;
   /** True when the stream poller has caught up with the table. */
   streamIdle(): boolean;
@@ -48,6 +57,27 @@ const load = async (module: string) => {
   const url = new URL(`../../functions/${module}.ts`, import.meta.url).href;
   return (await import(/* @vite-ignore */ url)).handler;
 };
+
+/**
+ * The user pool's Lambda triggers as the route table declares them (`cognitoTriggers`: trigger →
+ * `{handler}` under functions/, the table CDK wires), each loaded when first invoked. Names are
+ * Cognito's LambdaConfig keys in any case (preSignUp = PreSignUp). Pre token generation gets the
+ * V2_0 event unless the entry says `version: 'V1_0'` (Roster's pool is on the Essentials plan).
+ */
+export function tableTriggers(): TriggerConfig {
+  const table = (routeTable as Record<string, unknown>).cognitoTriggers as Record<string, string | { handler: string; version?: string }> | undefined;
+  const names: TriggerName[] = ['InboundFederation', 'PreSignUp', 'PostConfirmation', 'PreAuthentication', 'PostAuthentication', 'PreTokenGeneration'];
+  const config: TriggerConfig = { handlers: {}, preTokenVersion: 'V2_0' };
+  for (const [key, entry] of Object.entries(table ?? {})) {
+    const name = names.find((n) => n.toLowerCase() === key.toLowerCase());
+    if (!name) continue;
+    const { module, export: exported } = handlerRef(typeof entry === 'string' ? entry : entry.handler);
+    const url = new URL(`../../functions/${module}.ts`, import.meta.url).href;
+    config.handlers[name] = (async (event, context) => (await import(/* @vite-ignore */ url))[exported](event, context)) as TriggerHandler;
+    if (name === 'PreTokenGeneration' && typeof entry === 'object' && entry.version === 'V1_0') config.preTokenVersion = 'V1_0';
+  }
+  return config;
+}
 
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -90,6 +120,21 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
     const pool = await startCognitoLocal(join(config.dataDir, 'cognito'));
     cleanups.push(pool.stop);
     mkdirSync(config.dataDir, { recursive: true });
+    const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
+    const region = process.env.AWS_REGION ?? 'us-east-1';
+    // What Cognito has and cognito-local lacks (identity providers, the hosted federation endpoints), in front of it.
+    const federation = await startFederation({
+      port: config.cognitoPort ?? 0,
+      host,
+      dataDir: join(config.dataDir, 'federation'),
+      cognitoLocal: pool.endpoint,
+      userPoolId: pool.userPoolId,
+      issuer: pool.issuer,
+      region,
+      triggers: config.cognitoTriggers ?? tableTriggers(),
+      apiUrl: () => url,
+    });
+    cleanups.push(federation.stop);
 
     // What Lambda's environment gives each function in AWS (there: the table, the pool, the secret).
     Object.assign(process.env, {
@@ -98,7 +143,14 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
       COGNITO_USER_POOL_ID: pool.userPoolId,
       COGNITO_CLIENT_ID: pool.clientId,
       COGNITO_ISSUER: pool.issuer,
-      COGNITO_ENDPOINT: pool.endpoint,
+      COGNITO_ENDPOINT: federation.url,
+      // The user pool domain (managed login and the federation endpoints) and the SSO app client.
+      COGNITO_DOMAIN_URL: federation.url,
+      COGNITO_SSO_CLIENT_ID: federation.ssoClientId,
+      ROSTER_SSO_CALLBACK_URL: federation.callbackUrl,
+      // Local only: metadata URLs may be http, and may point at the dev IdP on this machine.
+      ROSTER_LOCAL: '1',
+      ROSTER_LOCAL_METADATA_HOSTS: new URL(federation.url).host,
       ROSTER_SIGNING_KEY_FILE: ensureSigningKey(config.dataDir),
       ROSTER_OUTBOX_DIR: join(config.dataDir, 'outbox'),
       ROSTER_EXPORT_DIR: join(config.dataDir, 'exports'),
@@ -142,12 +194,19 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
       clearInterval(timer);
       await running;
     });
-    const cognito = { endpoint: pool.endpoint, userPoolId: pool.userPoolId, clientId: pool.clientId };
+    const cognito = {
+      endpoint: federation.url,
+      userPoolId: pool.userPoolId,
+      clientId: pool.clientId,
+      issuer: pool.issuer,
+      ssoClientId: federation.ssoClientId,
+      callbackUrl: federation.callbackUrl,
+      devIdpMetadataUrl: federation.devIdp.metadataUrl,
+    };
 
-    const url = `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`;
     ready = true;
     writeFileSync(join(config.dataDir, 'local.json'), JSON.stringify({ apiUrl: url, dynamodbEndpoint: endpoint, tableName: config.tableName, cognito }, null, 2));
-    return { url, dynamodbEndpoint: endpoint, cognito, bootstrap: boot, streamIdle: poller.isIdle, stop };
+    return { url, dynamodbEndpoint: endpoint, cognito, cognitoLocal: pool.endpoint, bootstrap: boot, streamIdle: poller.isIdle, stop };
   } catch (err) {
     await stop();
     throw err;

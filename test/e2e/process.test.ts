@@ -109,7 +109,7 @@ describe('npm start', () => {
 
 /** The gateway's line per request: method, path and query, status, time, DynamoDB round trips. */
 const REQUEST_LINE = /^(GET|POST|PATCH|PUT|DELETE) \/\S* \d{3} \d+ms db=\d+\/\d+$/;
-const BANNER = [/^Roster is serving /, /^Created organization 1 and its Owner /, /^Stopping Roster…$/];
+const BANNER = [/^Roster is serving /, /^The user pool's sign-in endpoints are at http:\/\/127\.0\.0\.1:\d+; dev IdP metadata: /, /^Created organization 1 and its Owner /, /^Stopping Roster…$/];
 
 /**
  * A short session as a person makes one: writes that produce stream records (users, role changes,

@@ -9,7 +9,7 @@ import { documentValidator } from './openapi.js';
 export const OWNER_TOKEN = 'owner-e2e-token';
 
 /** The local runtime in this process: real HTTP, real handlers, the run's DynamoDB Local, a table of its own. */
-export async function startTestRoster(opts: Pick<RosterConfig, 'streamHandler'> = {}): Promise<Roster & { lines: string[]; dataDir: string }> {
+export async function startTestRoster(opts: Pick<RosterConfig, 'streamHandler' | 'cognitoTriggers'> = {}): Promise<Roster & { lines: string[]; dataDir: string }> {
   const lines: string[] = [];
   const dataDir = mkdtempSync(join(tmpdir(), 'roster-e2e-'));
   const roster = await startRoster({
