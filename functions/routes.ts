@@ -47,6 +47,7 @@ export const routes: readonly Route[] = [
   r('PATCH', '/api/organizations/{id}/memberships', 'organizations/memberships-patch', 'readwrite', ['directory']),
   r('GET', '/api/organizations/{id}/memberships/{user_pk}/', 'organizations/member-get', 'read'),
   r('DELETE', '/api/organizations/{id}/memberships/{user_pk}/', 'organizations/member-delete', 'readwrite', ['directory']),
+  r('GET', '/api/organizations/{id}/seat-report', 'organizations/seat-report', 'read'),
   r('POST', '/api/organizations/{id}/transfer-ownership', 'organizations/transfer-ownership', 'readwrite'),
   r('GET', '/api/organizations/{id}/permissions', 'organizations/permissions#list', 'read'),
   r('POST', '/api/organizations/{id}/permissions', 'organizations/permissions#create', 'readwrite'),

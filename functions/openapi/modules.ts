@@ -22,6 +22,7 @@ import * as organizationsMemberGet from '../organizations/member-get.js';
 import * as organizationsMembershipsList from '../organizations/memberships-list.js';
 import * as organizationsMembershipsPatch from '../organizations/memberships-patch.js';
 import * as organizationsPermissions from '../organizations/permissions.js';
+import * as organizationsSeatReport from '../organizations/seat-report.js';
 import * as organizationsSetDefaultRole from '../organizations/set-default-role.js';
 import * as organizationsTransferOwnership from '../organizations/transfer-ownership.js';
 import * as organizationsUpdate from '../organizations/update.js';
@@ -54,6 +55,7 @@ export const modules: Record<string, Record<string, unknown>> = {
   'organizations/memberships-list': organizationsMembershipsList,
   'organizations/memberships-patch': organizationsMembershipsPatch,
   'organizations/permissions': organizationsPermissions,
+  'organizations/seat-report': organizationsSeatReport,
   'organizations/set-default-role': organizationsSetDefaultRole,
   'organizations/transfer-ownership': organizationsTransferOwnership,
   'organizations/update': organizationsUpdate,
