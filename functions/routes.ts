@@ -103,6 +103,16 @@ export const routes: readonly Route[] = [
   r('DELETE', '/api/projects/{id}/members/bulk/', 'projects/index#bulkUnassign', 'readwrite'),
   r('GET', '/api/projects/{id}/roles', 'projects/index#projectRoles', 'read'),
   r('GET', '/api/jobs/{id}', 'jobs/get', 'read'),
+  // access reviews (SPEC §9; the organization is the caller's active one)
+  r('GET', '/api/access-reviews/definitions/', 'reviews/index#listDefinitionsRoute', 'read'),
+  r('POST', '/api/access-reviews/definitions/', 'reviews/index#createDefinitionRoute', 'readwrite'),
+  r('GET', '/api/access-reviews/definitions/{id}/', 'reviews/index#getDefinitionRoute', 'read'),
+  r('PATCH', '/api/access-reviews/definitions/{id}/', 'reviews/index#updateDefinitionRoute', 'readwrite'),
+  r('DELETE', '/api/access-reviews/definitions/{id}/', 'reviews/index#deleteDefinitionRoute', 'readwrite'),
+  r('POST', '/api/access-reviews/definitions/{id}/start', 'reviews/index#start', 'readwrite'),
+  r('GET', '/api/access-reviews/instances/', 'reviews/index#listInstances', 'read'),
+  r('GET', '/api/access-reviews/instances/{id}/', 'reviews/index#getInstance', 'read'),
+  r('GET', '/api/access-reviews/instances/{id}/items/', 'reviews/index#listItems', 'read'),
   // activity log and histories (SPEC §6)
   r('GET', '/api/activity-logs/', 'activity/index#list', 'read'),
   r('POST', '/api/activity-logs/export', 'activity/index#exportStart', 'readwrite', ['exports']),
@@ -156,3 +166,7 @@ export const streamConsumer = { handler: 'stream/consumer', table: 'batch', need
 
 /** The daily job that digests the activity log. */
 export const digestJob = { handler: 'schedule/digest', table: 'batch' } as const;
+
+/** The periodic sweep that starts due access reviews (every `reviewSweepMinutes` minutes). */
+export const reviewSweepJob = { handler: 'schedule/reviews', table: 'readwrite' } as const;
+export const reviewSweepMinutes = 15;
