@@ -122,6 +122,9 @@ export const routes: readonly Route[] = [
   r('GET', '/api/fsm/workspaces/{workspace_id}/membership-history/', 'fsm/index#workspaceMemberships', 'read'),
   r('GET', '/api/fsm/projects/{project_id}/membership-history/', 'fsm/index#projectMemberships', 'read'),
   r('GET', '/api/fsm/projects/{project_id}/role-history/', 'fsm/index#projectRoles', 'read'),
+  // SCIM settings (SPEC §7, §8)
+  r('GET', '/api/scim/settings', 'scim/settings#get', 'read'),
+  r('POST', '/api/scim/settings', 'scim/settings#set', 'readwrite'),
   // access checks for the platform's services
   r('POST', '/api/access/check', 'access/index#checkOne', 'read'),
   r('GET', '/api/users/{id}/accessible-projects', 'access/index#accessible', 'read'),

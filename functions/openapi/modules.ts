@@ -28,6 +28,7 @@ import * as organizationsTransferOwnership from '../organizations/transfer-owner
 import * as organizationsUpdate from '../organizations/update.js';
 import * as projectsIndex from '../projects/index.js';
 import * as reviewsIndex from '../reviews/index.js';
+import * as scimSettings from '../scim/settings.js';
 import * as tokenIndex from '../token/index.js';
 import * as usersCreate from '../users/create.js';
 import * as usersDelete from '../users/delete.js';
@@ -62,6 +63,7 @@ export const modules: Record<string, Record<string, unknown>> = {
   'organizations/update': organizationsUpdate,
   'projects/index': projectsIndex,
   'reviews/index': reviewsIndex,
+  'scim/settings': scimSettings,
   'token/index': tokenIndex,
   'users/create': usersCreate,
   'users/delete': usersDelete,
