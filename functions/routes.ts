@@ -48,6 +48,7 @@ export const routes: readonly Route[] = [
   r('PATCH', '/api/organizations/{id}/memberships', 'organizations/memberships-patch', 'readwrite', ['directory']),
   r('GET', '/api/organizations/{id}/memberships/{user_pk}/', 'organizations/member-get', 'read'),
   r('DELETE', '/api/organizations/{id}/memberships/{user_pk}/', 'organizations/member-delete', 'readwrite', ['directory']),
+  r('GET', '/api/organizations/{id}/seat-report', 'organizations/seat-report', 'read'),
   r('POST', '/api/organizations/{id}/transfer-ownership', 'organizations/transfer-ownership', 'readwrite'),
   r('GET', '/api/organizations/{id}/permissions', 'organizations/permissions#list', 'read'),
   r('POST', '/api/organizations/{id}/permissions', 'organizations/permissions#create', 'readwrite'),
@@ -109,6 +110,16 @@ export const routes: readonly Route[] = [
   r('DELETE', '/api/projects/{id}/members/bulk/', 'projects/index#bulkUnassign', 'readwrite'),
   r('GET', '/api/projects/{id}/roles', 'projects/index#projectRoles', 'read'),
   r('GET', '/api/jobs/{id}', 'jobs/get', 'read'),
+  // access reviews (SPEC §9; the organization is the caller's active one)
+  r('GET', '/api/access-reviews/definitions/', 'reviews/index#listDefinitionsRoute', 'read'),
+  r('POST', '/api/access-reviews/definitions/', 'reviews/index#createDefinitionRoute', 'readwrite'),
+  r('GET', '/api/access-reviews/definitions/{id}/', 'reviews/index#getDefinitionRoute', 'read'),
+  r('PATCH', '/api/access-reviews/definitions/{id}/', 'reviews/index#updateDefinitionRoute', 'readwrite'),
+  r('DELETE', '/api/access-reviews/definitions/{id}/', 'reviews/index#deleteDefinitionRoute', 'readwrite'),
+  r('POST', '/api/access-reviews/definitions/{id}/start', 'reviews/index#start', 'readwrite'),
+  r('GET', '/api/access-reviews/instances/', 'reviews/index#listInstances', 'read'),
+  r('GET', '/api/access-reviews/instances/{id}/', 'reviews/index#getInstance', 'read'),
+  r('GET', '/api/access-reviews/instances/{id}/items/', 'reviews/index#listItems', 'read'),
   // activity log and histories (SPEC §6)
   r('GET', '/api/activity-logs/', 'activity/index#list', 'read'),
   r('POST', '/api/activity-logs/export', 'activity/index#exportStart', 'readwrite', ['exports']),
@@ -199,3 +210,7 @@ export const cognitoTriggers = {
   inboundFederation: { handler: 'cognito/inbound-federation', table: 'readwrite' },
   preTokenGeneration: { handler: 'cognito/pre-token', table: 'readwrite' },
 } as const;
+
+/** The periodic sweep that starts due access reviews (every `reviewSweepMinutes` minutes). */
+export const reviewSweepJob = { handler: 'schedule/reviews', table: 'readwrite' } as const;
+export const reviewSweepMinutes = 15;

@@ -3,7 +3,9 @@ import type { Construct } from 'constructs';
 import { Duration } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { cognitoTriggers, digestJob, fallback, routes, samlUpkeepJob, streamConsumer } from '../functions/routes.js';
+import { cognitoTriggers, digestJob, fallback, reviewSweepJob, reviewSweepMinutes, routes, samlUpkeepJob, streamConsumer } from '../functions/routes.js';
+import { Schedule as SchedulerSchedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { ExportBucket } from './constructs/exports.js';
 import { RosterApi } from './constructs/api.js';
 import { RosterTable } from './constructs/data.js';
@@ -22,6 +24,7 @@ export class RosterStack extends Stack {
   readonly digest: RosterFunction;
   readonly triggers: Record<keyof typeof cognitoTriggers, RosterFunction>;
   readonly samlUpkeep: RosterFunction;
+  readonly reviewSweep: RosterFunction;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -61,6 +64,13 @@ export class RosterStack extends Stack {
     // The activity log's daily digests (tamper evidence), shortly after midnight UTC.
     this.digest = new RosterFunction(this, 'Digest', { handler: digestJob.handler, table: this.data.table, access: digestJob.table, timeout: Duration.minutes(15) });
     new Rule(this, 'DailyDigest', { schedule: Schedule.cron({ minute: '30', hour: '0' }), targets: [new LambdaFunction(this.digest.fn, { retryAttempts: 2 })] });
+    // Access reviews: EventBridge Scheduler runs the sweep that starts due review definitions.
+    this.reviewSweep = new RosterFunction(this, 'ReviewSweep', { handler: reviewSweepJob.handler, table: this.data.table, access: reviewSweepJob.table, timeout: Duration.minutes(5) });
+    new SchedulerSchedule(this, 'ReviewSweepSchedule', {
+      schedule: ScheduleExpression.rate(Duration.minutes(reviewSweepMinutes)),
+      target: new LambdaInvoke(this.reviewSweep.fn, { retryAttempts: 2 }),
+      description: 'Starts the access reviews whose next run is due',
+    });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName, description: 'For infra/bootstrap.ts: creates the first organization and Owner' });
 
     // cdk-nag acknowledgements, each with its reason.
@@ -94,6 +104,10 @@ export class RosterStack extends Stack {
     Validations.of(this.stream.function.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.exports.bucket.node.defaultChild as CfnElement)}.Arn>/activity-logs/*]`,
       reason: 'Exports are written as new objects under keys chosen at run time (one per export); the grant is bound to this one bucket.',
+    });
+    Validations.of(this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.reviewSweep.fn.node.defaultChild as CfnElement)}.Arn>:*]`,
+      reason: "EventBridge Scheduler's role may invoke the review sweep function and its versions (the target grant names the function ARN and ARN:*), nothing else.",
     });
     Validations.of(this.stream.function.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

@@ -55,7 +55,7 @@ export function createTableInput(tableName: string) {
 /** Zero-padded so that lexical order of sort keys is numeric order of ids. */
 export const pad = (id: number) => id.toString().padStart(10, '0');
 
-export type Kind = 'user' | 'organization' | 'workspace' | 'project' | 'project_role' | 'activity_log' | 'assignment';
+export type Kind = 'user' | 'organization' | 'workspace' | 'project' | 'project_role' | 'activity_log' | 'assignment' | 'review_definition' | 'review_instance';
 
 /** What an IdP assignment record stands for: the organization role, a workspace or a project membership. */
 export type AssignmentScope = { kind: 'organization_role' } | { kind: 'workspace'; id: number } | { kind: 'project'; id: number };
