@@ -55,7 +55,7 @@ export function createTableInput(tableName: string) {
 /** Zero-padded so that lexical order of sort keys is numeric order of ids. */
 export const pad = (id: number) => id.toString().padStart(10, '0');
 
-export type Kind = 'user' | 'organization' | 'workspace' | 'project' | 'project_role' | 'activity_log';
+export type Kind = 'user' | 'organization' | 'workspace' | 'project' | 'project_role' | 'activity_log' | 'review_definition' | 'review_instance';
 
 export const keys = {
   counter: (kind: Kind) => ({ PK: 'COUNTER', SK: kind }),
