@@ -58,7 +58,7 @@ export const jsonLine = (row: ReportRow, first: boolean) => `${first ? '' : ',\n
 export const jsonClose = (summary: Summary) => `\n],"summary":${JSON.stringify(summary)}}\n`;
 
 /** The most rows of each kind the HTML page lists by name (the CSV and JSON hold them all). */
-export const LISTED = 200;
+export const LISTED = 100;
 
 /** What the HTML page draws, folded up row by row. Small: counts, and at most LISTED rows of each list. */
 export interface Summary {
@@ -92,15 +92,17 @@ export const emptySummary = (): Summary => ({
 });
 
 const bump = (m: Record<string, number>, k: string) => void (m[k] = (m[k] ?? 0) + 1);
+/** Listed rows are kept in the summary between slices: their free text is cut short there. */
+const cut = (v: string | null) => (v && v.length > 300 ? `${v.slice(0, 299)}…` : v);
 const listed = (r: ReportRow): ListedRow => ({
   email: r.email,
   grant: r.grant,
-  target_title: r.target_title,
+  target_title: cut(r.target_title),
   grant_role: r.grant_role,
   apply_result: r.apply_result,
-  apply_detail: r.apply_detail,
-  idp_instruction: r.idp_instruction,
-  justification: r.justification,
+  apply_detail: cut(r.apply_detail),
+  idp_instruction: cut(r.idp_instruction),
+  justification: cut(r.justification),
 });
 
 /** Fold one row into the summary. */
