@@ -8,9 +8,9 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
  * What a function needs besides the table; each need brings its environment and its grant together:
  * 'directory' (Cognito admin calls), 'mailer' (Cognito invitation), 'signingKey' (the access-token
  * key), 'userPool' (the pool and client ids, to verify Cognito tokens), 'exports' (the bucket
- * activity-log exports are written to).
+ * activity-log exports are written to), 'reviews' (the bucket access-review reports are kept in).
  */
-export type Need = 'directory' | 'mailer' | 'signingKey' | 'userPool' | 'exports';
+export type Need = 'directory' | 'mailer' | 'signingKey' | 'userPool' | 'exports' | 'reviews';
 
 export interface Route {
   method: Method;
@@ -111,6 +111,13 @@ export const routes: readonly Route[] = [
   r('GET', '/api/fsm/workspaces/{workspace_id}/membership-history/', 'fsm/index#workspaceMemberships', 'read'),
   r('GET', '/api/fsm/projects/{project_id}/membership-history/', 'fsm/index#projectMemberships', 'read'),
   r('GET', '/api/fsm/projects/{project_id}/role-history/', 'fsm/index#projectRoles', 'read'),
+  // access certification (SPEC §9): decisions, close and apply, reports
+  r('POST', '/api/access-reviews/instances/{id}/decisions', 'reviews/certify#decisions', 'readwrite'),
+  r('POST', '/api/access-reviews/instances/{id}/close', 'reviews/certify#close', 'readwrite'),
+  r('POST', '/api/access-reviews/instances/{id}/apply', 'reviews/certify#apply', 'readwrite'),
+  r('GET', '/api/access-reviews/instances/{id}/runs', 'reviews/certify#runs', 'read'),
+  r('GET', '/api/access-reviews/instances/{id}/reports/', 'reviews/certify#reports', 'read', ['reviews']),
+  r('GET', '/api/access-reviews/instances/{id}/reports/{name}', 'reviews/certify#report', 'read', ['reviews']),
   // access checks for the platform's services
   r('POST', '/api/access/check', 'access/index#checkOne', 'read'),
   r('GET', '/api/users/{id}/accessible-projects', 'access/index#accessible', 'read'),
@@ -150,8 +157,8 @@ export const authentication: readonly Need[] = ['signingKey', 'userPool'];
 /** API Gateway's `$default` route: requests that match no route. */
 export const fallback = { handler: 'not-found', table: 'none' } as const;
 
-/** The consumer of the table's stream (activity entries, job and export slices). */
-export const streamConsumer = { handler: 'stream/consumer', table: 'batch', needs: ['exports'] as Need[] } as const;
+/** The consumer of the table's stream (activity entries, job, export and review-run slices; a review's revokes deactivate members, hence the directory). */
+export const streamConsumer = { handler: 'stream/consumer', table: 'batch', needs: ['exports', 'reviews', 'directory'] as Need[] } as const;
 
 /** The daily job that digests the activity log. */
 export const digestJob = { handler: 'schedule/digest', table: 'batch' } as const;

@@ -26,6 +26,7 @@ import * as organizationsSetDefaultRole from '../organizations/set-default-role.
 import * as organizationsTransferOwnership from '../organizations/transfer-ownership.js';
 import * as organizationsUpdate from '../organizations/update.js';
 import * as projectsIndex from '../projects/index.js';
+import * as reviewsCertify from '../reviews/certify.js';
 import * as tokenIndex from '../token/index.js';
 import * as usersCreate from '../users/create.js';
 import * as usersDelete from '../users/delete.js';
@@ -58,6 +59,7 @@ export const modules: Record<string, Record<string, unknown>> = {
   'organizations/transfer-ownership': organizationsTransferOwnership,
   'organizations/update': organizationsUpdate,
   'projects/index': projectsIndex,
+  'reviews/certify': reviewsCertify,
   'token/index': tokenIndex,
   'users/create': usersCreate,
   'users/delete': usersDelete,

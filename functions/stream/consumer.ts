@@ -8,6 +8,7 @@ import { contextOf, withChangeContext } from '../../lib/core/context.js';
 import { db } from '../../lib/core/db.js';
 import { runExportSlice } from '../../lib/audit/exports.js';
 import { type Job, runSlice } from '../../lib/access/jobs.js';
+import { runReviewRun } from '../../lib/reviews/close.js';
 
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
 
@@ -37,6 +38,7 @@ export async function processRecord(r: DynamoDBRecord, stored?: Set<string>): Pr
   if (!newImage || r.eventName === 'REMOVE' || newImage.status === 'done') return;
   if (newImage.type === 'job') await withChangeContext(contextOf(newImage._ctx as never), () => runSlice(db(), newImage as unknown as Job));
   if (newImage.type === 'export') await withChangeContext(contextOf(newImage._ctx as never), () => runExportSlice(db(), newImage as never));
+  if (newImage.type === 'review_run') await withChangeContext(contextOf(newImage._ctx as never), () => runReviewRun(db(), newImage as never));
 }
 
 function entryFor(r: DynamoDBRecord) {

@@ -102,6 +102,7 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
       ROSTER_SIGNING_KEY_FILE: ensureSigningKey(config.dataDir),
       ROSTER_OUTBOX_DIR: join(config.dataDir, 'outbox'),
       ROSTER_EXPORT_DIR: join(config.dataDir, 'exports'),
+      ROSTER_REVIEWS_DIR: join(config.dataDir, 'reviews'),
     });
     process.env.AWS_REGION ??= 'us-east-1';
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
