@@ -313,3 +313,87 @@ describe('close, apply and reports', () => {
     await page.close();
   });
 });
+
+describe('end actions, a later apply, organization roles, slices', () => {
+  it('closes without applying, then applies on request: an organization role revoked deactivates the member (DI)', async () => {
+    const db = tableDb();
+    const leaver = await addMember(db, 1, 'MA', 'leaver@example.com');
+    const stays = await addMember(db, 1, 'RE', 'stays@example.com');
+    const reviewers = [1, w.admin.userId];
+    const inst = await seedInstance(db, 1, [
+      { user_id: leaver.userId, email: leaver.email, kind: 'organization_role', organization_role: 'MA', reviewer_ids: reviewers },
+      { user_id: stays.userId, email: stays.email, kind: 'organization_role', organization_role: 'RE', reviewer_ids: reviewers },
+      { user_id: 1, email: 'owner@example.com', kind: 'organization_role', organization_role: 'OW', flags: ['privileged'], reviewer_ids: [w.admin.userId] },
+    ]);
+    expect((await call('POST', `${base(inst.id)}/decisions`, { token: w.admin.token, body: { decisions: [
+      { user_id: leaver.userId, grant: 'R', decision: 'revoke', justification: 'left the company' },
+      { user_id: 1, grant: 'R', decision: 'revoke', justification: 'testing the Owner' },
+    ] } })).status).toBe(200);
+    const closed = await owner('POST', `${base(inst.id)}/close`, {});
+    expect(closed.body.apply).toBe(false);
+    const closeRun = await runDone(inst.id, 'close');
+    expect(closeRun.applied).toEqual({ applied: 0, failed: 0, not_found: 0, idp_managed: 0 });
+    expect(closeRun.end_action).toEqual({ keep: 0, revoke: 0, nothing: 1 });
+    // Not applied yet: the Manager still works.
+    expect((await call('GET', '/api/current-user/whoami', { token: leaver.token })).status).toBe(200);
+    expect((await getItem(db, reviewKeys.instance(1, inst.id)))!.status).toBe('closed');
+    expect((await owner('GET', `${base(inst.id)}/reports/`)).body.written_by).toBe('close');
+
+    expect((await call('POST', `${base(inst.id)}/apply`, { token: w.manager.token })).status).toBe(403);
+    // An Administrator applies: the revokes run with their authority.
+    const applied = await call('POST', `${base(inst.id)}/apply`, { token: w.admin.token });
+    expect(applied.status).toBe(202);
+    expect(applied.body.actor).toBe(w.admin.userId);
+    expect((await owner('POST', `${base(inst.id)}/apply`)).status).toBe(409);
+    const run = await runDone(inst.id, 'apply');
+    // The Owner is never deactivated: the service refuses, and the item says why.
+    expect(run.applied).toEqual({ applied: 1, failed: 1, not_found: 0, idp_managed: 0 });
+    expect((await call('GET', '/api/current-user/whoami', { token: leaver.token })).status).toBe(401);
+    const member = await owner('GET', `/api/organizations/1/memberships/${leaver.userId}/`);
+    expect(member.body.role).toBe('DI');
+    expect((await itemOf(inst.id, 1, 'R')).apply_detail).toMatch(/^409: The Owner cannot be demoted/);
+    expect((await itemOf(inst.id, stays.userId, 'R')).decision).toBe('undecided');
+    expect((await getItem(db, reviewKeys.instance(1, inst.id)))!.status).toBe('applied');
+    expect((await owner('GET', `${base(inst.id)}/reports/`)).body.written_by).toBe('apply');
+    const roleEntry = await until('the deactivation entry', async () => {
+      const log = await owner('GET', `/api/activity-logs/?page_size=200`);
+      return log.body.data.find((e: { action: string; subject_user_id: number }) => e.action === 'membership.deactivated' && e.subject_user_id === leaver.userId);
+    });
+    expect(roleEntry.source).toBe('access_review');
+  }, 180_000);
+
+  it('runs a review of 1,200 items in slices: the end action revokes what nobody decided, each revoke is recorded once, the report comes in parts and still matches its hash', async () => {
+    process.env.ROSTER_REVIEW_PART_BYTES = '20000';
+    try {
+      const grants: Grant[] = Array.from({ length: 1200 }, (_, i) => ({
+        // People who were members at the snapshot and are gone now: every revoke finds nothing to remove.
+        user_id: 100_000 + Math.floor(i / 3),
+        email: `gone${i}@example.com`,
+        kind: (['organization_role', 'workspace_membership', 'project_membership'] as const)[i % 3]!,
+        organization_role: 'AN',
+        workspace_id: w.ws,
+        project_id: w.project,
+        reviewer_ids: [1],
+      }));
+      const inst = await seedInstance(tableDb(), 1, grants, { end_action: 'revoke', auto_apply: true });
+      expect((await owner('POST', `${base(inst.id)}/close`, {})).body.apply).toBe(true);
+      const run = await runDone(inst.id, 'close');
+      expect(run.end_action).toEqual({ keep: 0, revoke: 1200, nothing: 0 });
+      expect(run.applied).toEqual({ applied: 0, failed: 0, not_found: 1200, idp_managed: 0 });
+      expect(run.rows).toBe(1200);
+      const list = await owner('GET', `${base(inst.id)}/reports/`);
+      const csv = list.body.files.find((f: { name: string }) => f.name === 'report.csv');
+      expect(csv.bytes).toBeGreaterThan(3 * 20000);
+      const bytes = readFileSync(join(roster.dataDir, 'reviews', objectKey(1, inst.id, 'report.csv')));
+      expect(createHash('sha256').update(bytes).digest('hex')).toBe(csv.sha256);
+      const lines = bytes.toString('utf8').trim().split('\r\n');
+      expect(lines).toHaveLength(1201);
+      expect(new Set(lines.slice(1).map((l) => l.split(',')[0])).size).toBe(1200);
+      const json = JSON.parse(readFileSync(join(roster.dataDir, 'reviews', objectKey(1, inst.id, 'report.json')), 'utf8'));
+      expect(json.items).toHaveLength(1200);
+      expect(json.summary.decisions).toEqual({ revoke: 1200 });
+    } finally {
+      delete process.env.ROSTER_REVIEW_PART_BYTES;
+    }
+  }, 300_000);
+});
