@@ -47,6 +47,7 @@ export const routes: readonly Route[] = [
   r('PATCH', '/api/organizations/{id}/memberships', 'organizations/memberships-patch', 'readwrite', ['directory']),
   r('GET', '/api/organizations/{id}/memberships/{user_pk}/', 'organizations/member-get', 'read'),
   r('DELETE', '/api/organizations/{id}/memberships/{user_pk}/', 'organizations/member-delete', 'readwrite', ['directory']),
+  r('GET', '/api/organizations/{id}/seat-report', 'organizations/seat-report', 'read'),
   r('POST', '/api/organizations/{id}/transfer-ownership', 'organizations/transfer-ownership', 'readwrite'),
   r('GET', '/api/organizations/{id}/permissions', 'organizations/permissions#list', 'read'),
   r('POST', '/api/organizations/{id}/permissions', 'organizations/permissions#create', 'readwrite'),
@@ -102,6 +103,16 @@ export const routes: readonly Route[] = [
   r('DELETE', '/api/projects/{id}/members/bulk/', 'projects/index#bulkUnassign', 'readwrite'),
   r('GET', '/api/projects/{id}/roles', 'projects/index#projectRoles', 'read'),
   r('GET', '/api/jobs/{id}', 'jobs/get', 'read'),
+  // access reviews (SPEC §9; the organization is the caller's active one)
+  r('GET', '/api/access-reviews/definitions/', 'reviews/index#listDefinitionsRoute', 'read'),
+  r('POST', '/api/access-reviews/definitions/', 'reviews/index#createDefinitionRoute', 'readwrite'),
+  r('GET', '/api/access-reviews/definitions/{id}/', 'reviews/index#getDefinitionRoute', 'read'),
+  r('PATCH', '/api/access-reviews/definitions/{id}/', 'reviews/index#updateDefinitionRoute', 'readwrite'),
+  r('DELETE', '/api/access-reviews/definitions/{id}/', 'reviews/index#deleteDefinitionRoute', 'readwrite'),
+  r('POST', '/api/access-reviews/definitions/{id}/start', 'reviews/index#start', 'readwrite'),
+  r('GET', '/api/access-reviews/instances/', 'reviews/index#listInstances', 'read'),
+  r('GET', '/api/access-reviews/instances/{id}/', 'reviews/index#getInstance', 'read'),
+  r('GET', '/api/access-reviews/instances/{id}/items/', 'reviews/index#listItems', 'read'),
   // activity log and histories (SPEC §6)
   r('GET', '/api/activity-logs/', 'activity/index#list', 'read'),
   r('POST', '/api/activity-logs/export', 'activity/index#exportStart', 'readwrite', ['exports']),
@@ -118,6 +129,9 @@ export const routes: readonly Route[] = [
   r('GET', '/api/access-reviews/instances/{id}/runs', 'reviews/certify#runs', 'read'),
   r('GET', '/api/access-reviews/instances/{id}/reports/', 'reviews/certify#reports', 'read', ['reviews']),
   r('GET', '/api/access-reviews/instances/{id}/reports/{name}', 'reviews/certify#report', 'read', ['reviews']),
+  // SCIM settings (SPEC §7, §8)
+  r('GET', '/api/scim/settings', 'scim/settings#get', 'read'),
+  r('POST', '/api/scim/settings', 'scim/settings#set', 'readwrite'),
   // access checks for the platform's services
   r('POST', '/api/access/check', 'access/index#checkOne', 'read'),
   r('GET', '/api/users/{id}/accessible-projects', 'access/index#accessible', 'read'),
@@ -162,3 +176,7 @@ export const streamConsumer = { handler: 'stream/consumer', table: 'batch', need
 
 /** The daily job that digests the activity log. */
 export const digestJob = { handler: 'schedule/digest', table: 'batch' } as const;
+
+/** The periodic sweep that starts due access reviews (every `reviewSweepMinutes` minutes). */
+export const reviewSweepJob = { handler: 'schedule/reviews', table: 'readwrite' } as const;
+export const reviewSweepMinutes = 15;

@@ -200,6 +200,19 @@ export const Access = z.strictObject({ access: z.string() });
 export const Refresh = z.strictObject({ refresh: z.string() });
 export const TokenPolicy = named('TokenPolicy', z.strictObject({ api_tokens_enabled: z.boolean(), legacy_api_tokens_enabled: z.boolean(), api_token_ttl_days: z.number().int() }));
 
+/** LSE's ScimSettings, with Roster's three manual-management switches. */
+export const ScimSettings = named(
+  'ScimSettings',
+  z.strictObject({
+    roles_groups: z.array(z.tuple([z.enum(['Administrator', 'Manager', 'Reviewer', 'Annotator']), z.string()])),
+    workspaces_groups: z.array(z.tuple([z.string(), z.string()])),
+    projects_groups: z.array(z.strictObject({ project_id: id, group: z.string(), role: z.enum(['Inherit', 'Annotator', 'Reviewer']) })),
+    manual_role_management: z.boolean(),
+    manual_workspace_management: z.boolean(),
+    manual_project_management: z.boolean(),
+  }),
+);
+
 // ---------------------------------------------------------------------------------------------
 // Workspaces and projects
 

@@ -3,7 +3,9 @@ import type { Construct } from 'constructs';
 import { Duration } from 'aws-cdk-lib';
 import { Rule, Schedule } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
-import { digestJob, fallback, routes, streamConsumer } from '../functions/routes.js';
+import { digestJob, fallback, reviewSweepJob, reviewSweepMinutes, routes, streamConsumer } from '../functions/routes.js';
+import { Schedule as SchedulerSchedule, ScheduleExpression } from 'aws-cdk-lib/aws-scheduler';
+import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { ExportBucket } from './constructs/exports.js';
 import { RosterApi } from './constructs/api.js';
 import { RosterTable } from './constructs/data.js';
@@ -20,6 +22,7 @@ export class RosterStack extends Stack {
   readonly exports: ExportBucket;
   readonly reviews: ExportBucket;
   readonly digest: RosterFunction;
+  readonly reviewSweep: RosterFunction;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -38,6 +41,13 @@ export class RosterStack extends Stack {
     // The activity log's daily digests (tamper evidence), shortly after midnight UTC.
     this.digest = new RosterFunction(this, 'Digest', { handler: digestJob.handler, table: this.data.table, access: digestJob.table, timeout: Duration.minutes(15) });
     new Rule(this, 'DailyDigest', { schedule: Schedule.cron({ minute: '30', hour: '0' }), targets: [new LambdaFunction(this.digest.fn, { retryAttempts: 2 })] });
+    // Access reviews: EventBridge Scheduler runs the sweep that starts due review definitions.
+    this.reviewSweep = new RosterFunction(this, 'ReviewSweep', { handler: reviewSweepJob.handler, table: this.data.table, access: reviewSweepJob.table, timeout: Duration.minutes(5) });
+    new SchedulerSchedule(this, 'ReviewSweepSchedule', {
+      schedule: ScheduleExpression.rate(Duration.minutes(reviewSweepMinutes)),
+      target: new LambdaInvoke(this.reviewSweep.fn, { retryAttempts: 2 }),
+      description: 'Starts the access reviews whose next run is due',
+    });
     new CfnOutput(this, 'TableName', { value: this.data.table.tableName, description: 'For infra/bootstrap.ts: creates the first organization and Owner' });
 
     // cdk-nag acknowledgements, each with its reason.
@@ -75,6 +85,10 @@ export class RosterStack extends Stack {
     Validations.of(this).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.reviews.bucket.node.defaultChild as CfnElement)}.Arn>/access-reviews/*]`,
       reason: 'Review reports are objects under keys chosen at run time (one folder per review); the stream consumer writes them and the report routes read them, bound to this one bucket and prefix.',
+    });
+    Validations.of(this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.reviewSweep.fn.node.defaultChild as CfnElement)}.Arn>:*]`,
+      reason: "EventBridge Scheduler's role may invoke the review sweep function and its versions (the target grant names the function ARN and ARN:*), nothing else.",
     });
     Validations.of(this.stream.function.role).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',

@@ -22,11 +22,14 @@ import * as organizationsMemberGet from '../organizations/member-get.js';
 import * as organizationsMembershipsList from '../organizations/memberships-list.js';
 import * as organizationsMembershipsPatch from '../organizations/memberships-patch.js';
 import * as organizationsPermissions from '../organizations/permissions.js';
+import * as organizationsSeatReport from '../organizations/seat-report.js';
 import * as organizationsSetDefaultRole from '../organizations/set-default-role.js';
 import * as organizationsTransferOwnership from '../organizations/transfer-ownership.js';
 import * as organizationsUpdate from '../organizations/update.js';
 import * as projectsIndex from '../projects/index.js';
 import * as reviewsCertify from '../reviews/certify.js';
+import * as reviewsIndex from '../reviews/index.js';
+import * as scimSettings from '../scim/settings.js';
 import * as tokenIndex from '../token/index.js';
 import * as usersCreate from '../users/create.js';
 import * as usersDelete from '../users/delete.js';
@@ -55,11 +58,14 @@ export const modules: Record<string, Record<string, unknown>> = {
   'organizations/memberships-list': organizationsMembershipsList,
   'organizations/memberships-patch': organizationsMembershipsPatch,
   'organizations/permissions': organizationsPermissions,
+  'organizations/seat-report': organizationsSeatReport,
   'organizations/set-default-role': organizationsSetDefaultRole,
   'organizations/transfer-ownership': organizationsTransferOwnership,
   'organizations/update': organizationsUpdate,
   'projects/index': projectsIndex,
   'reviews/certify': reviewsCertify,
+  'reviews/index': reviewsIndex,
+  'scim/settings': scimSettings,
   'token/index': tokenIndex,
   'users/create': usersCreate,
   'users/delete': usersDelete,

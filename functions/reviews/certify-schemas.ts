@@ -57,7 +57,7 @@ export const ReviewReports = named(
     definition: id,
     written_by: z.enum(['close', 'apply']),
     generated_at: datetime,
-    snapshot: z.strictObject({ items: z.number().int(), sha256: z.string() }),
+    snapshot: z.strictObject({ items: z.number().int(), sha256: z.string().nullable() }),
     rows: z.number().int(),
     files: z.array(ReportFile),
     manifest: ReportFile,

@@ -9,6 +9,9 @@ import { db } from '../../lib/core/db.js';
 import { runExportSlice } from '../../lib/audit/exports.js';
 import { type Job, runSlice } from '../../lib/access/jobs.js';
 import { runReviewRun } from '../../lib/reviews/close.js';
+import { type FederationJob, runFederationSlice } from '../../lib/federation/reevaluate.js';
+import type { ReviewInstance } from '../../lib/reviews/model.js';
+import { runReviewSlice } from '../../lib/reviews/snapshot.js';
 
 const processor = new BatchProcessor(EventType.DynamoDBStreams);
 
@@ -23,7 +26,8 @@ const image = (i: Record<string, AttributeValue> | undefined) => (i ? unmarshall
 /**
  * One change: its activity entry, if it is a state change (written once, however often the record
  * is delivered), and for a job or export item that is not done, its next slice, run in the context
- * of whoever started it (the slice's own progress write brings the one after). Records are logged
+ * of whoever started it (the slice's own progress write brings the one after); likewise the
+ * snapshot slices of an access-review instance that is building. Records are logged
  * by key and kind only, at DEBUG (one line per record would bury everything else): images may hold
  * token hashes and never reach logs.
  */
@@ -37,8 +41,10 @@ export async function processRecord(r: DynamoDBRecord, stored?: Set<string>): Pr
   }
   if (!newImage || r.eventName === 'REMOVE' || newImage.status === 'done') return;
   if (newImage.type === 'job') await withChangeContext(contextOf(newImage._ctx as never), () => runSlice(db(), newImage as unknown as Job));
+  if (newImage.type === 'federation_job') await withChangeContext(contextOf(newImage._ctx as never), () => runFederationSlice(db(), newImage as unknown as FederationJob));
   if (newImage.type === 'export') await withChangeContext(contextOf(newImage._ctx as never), () => runExportSlice(db(), newImage as never));
   if (newImage.type === 'review_run') await withChangeContext(contextOf(newImage._ctx as never), () => runReviewRun(db(), newImage as never));
+  if (newImage.type === 'review_instance' && newImage.status === 'building') await withChangeContext(contextOf(newImage._ctx as never), () => runReviewSlice(db(), newImage as unknown as ReviewInstance));
 }
 
 function entryFor(r: DynamoDBRecord) {

@@ -4,7 +4,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { type BootstrapResult, bootstrap } from '../../lib/org/bootstrap.js';
 import { db } from '../../lib/core/db.js';
-import { digestJob, fallback, routes, streamConsumer } from '../../functions/routes.js';
+import { digestJob, fallback, reviewSweepJob, routes, streamConsumer } from '../../functions/routes.js';
 import { StartupError, ensureTable, localClient, startDynamoDbLocal } from './dynamodb.js';
 import { startCognitoLocal } from './cognito.js';
 import { createGateway, lambdaContext } from './gateway.js';
@@ -136,6 +136,21 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
     cleanups.push(async () => {
       clearInterval(timer);
       await running;
+    });
+    // The access-review sweep: due review definitions start their instances (every minute, or ROSTER_REVIEW_SWEEP_MS).
+    const sweep = async () => {
+      try {
+        await (await load(reviewSweepJob.handler))({}, lambdaContext(reviewSweepJob.handler, randomUUID()));
+      } catch (err) {
+        log(`review sweep: ${(err as Error).message}`);
+      }
+    };
+    let sweeping = sweep();
+    const sweepTimer = setInterval(() => (sweeping = sweep()), Number(process.env.ROSTER_REVIEW_SWEEP_MS) || 60_000);
+    sweepTimer.unref();
+    cleanups.push(async () => {
+      clearInterval(sweepTimer);
+      await sweeping;
     });
     const cognito = { endpoint: pool.endpoint, userPoolId: pool.userPoolId, clientId: pool.clientId };
 

@@ -55,14 +55,19 @@ const targetKeyOf = (kind: JobKind, orgId: number, target: number) => (kind.star
  * a member again changes nothing, so it is no change in the activity log either ('unchanged'). A
  * removal of someone who is no member is 'unchanged'.
  */
-export async function changeOne(db: Db, p: Principal, kind: JobKind, target: number, userId: number): Promise<'done' | 'gone' | 'unchanged'> {
-  const c = change(kind, p.orgId, target, userId, p.userId);
+export function changeOne(db: Db, p: Principal, kind: JobKind, target: number, userId: number): Promise<'done' | 'gone' | 'unchanged'> {
+  return changeMembership(db, p.orgId, kind, target, userId, p.userId);
+}
+
+/** changeOne for a change no member makes (an identity provider's): `by` is who added, or null. */
+export async function changeMembership(db: Db, orgId: number, kind: JobKind, target: number, userId: number, by: number | null): Promise<'done' | 'gone' | 'unchanged'> {
+  const c = change(kind, orgId, target, userId, by);
   try {
     await transactWrite(
       db,
       'put' in c
         ? [
-            { ConditionCheck: { TableName: db.table, Key: targetKeyOf(kind, p.orgId, target), ConditionExpression: 'attribute_exists(PK)' } },
+            { ConditionCheck: { TableName: db.table, Key: targetKeyOf(kind, orgId, target), ConditionExpression: 'attribute_exists(PK)' } },
             { Put: { TableName: db.table, Item: c.put, ConditionExpression: 'attribute_not_exists(PK)' } },
           ]
         : [{ Delete: { TableName: db.table, Key: c.del, ConditionExpression: 'attribute_exists(PK)' } }],
@@ -76,7 +81,7 @@ export async function changeOne(db: Db, p: Principal, kind: JobKind, target: num
 }
 
 /** The item a change writes (assign) or the key it deletes (unassign), for one user. */
-function change(kind: JobKind, orgId: number, target: number, userId: number, by: number): Change {
+function change(kind: JobKind, orgId: number, target: number, userId: number, by: number | null): Change {
   const at = now();
   switch (kind) {
     case 'workspace.assign':

@@ -419,3 +419,28 @@ export async function accessibleProjects(db: Db, p: Principal, userId: number, p
 
 /** Projects the caller sees (GET /api/projects/). */
 export const visibleProjects = (db: Db, p: Principal, page: { cursor?: string; pageSize: number }) => accessibleProjects(db, p, p.userId, page);
+
+/**
+ * An identity provider sets or clears a member's role on one project (the federation engine): the
+ * same items as setProjectRole, for Annotators and Reviewers only (anyone else is never downgraded
+ * by a project role, so nothing is written). Returns whether anything changed.
+ */
+export async function setProjectRoleFromIdp(db: Db, orgId: number, projectId: number, userId: number, orgRole: string, role: ProjectRole | null, source: 'scim' | 'saml'): Promise<boolean> {
+  const existing = await getItem(db, keys.projectRole(orgId, projectId, userId));
+  if (role === null) {
+    if (!existing) return false;
+    await transactWrite(db, [
+      { Delete: { TableName: db.table, Key: keys.projectRole(orgId, projectId, userId) } },
+      { Delete: { TableName: db.table, Key: keys.projectRoleId(orgId, existing.id as number) } },
+    ]);
+    return true;
+  }
+  if (orgRole !== 'AN' && orgRole !== 'RE') return false;
+  if (existing && existing.role === role) return false;
+  const record: ProjectRoleRecord = { id: existing ? (existing.id as number) : await nextId(db, 'project_role'), project: projectId, user: userId, role, role_source: source };
+  await transactWrite(db, [
+    { Put: { TableName: db.table, Item: { ...keys.projectRole(orgId, projectId, userId), type: 'project_role', ...record } } },
+    { Put: { TableName: db.table, Item: { ...keys.projectRoleId(orgId, record.id), type: 'project_role_id', project: projectId, user: userId } } },
+  ]);
+  return true;
+}

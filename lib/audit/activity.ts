@@ -171,6 +171,25 @@ const KINDS: Record<string, Kind> = {
     subject: (_i, key) => idOf(key.SK.split('#').slice(0, 2).join('#')),
     removed: (_ctx, expired) => (expired ? 'expired' : 'revoked'),
   },
+  scim_settings: {
+    resource: 'scim_settings',
+    id: () => null,
+    // The resolved workspace ids follow from the titles that are logged.
+    ignore: ['workspace_ids', 'updated_at'],
+  },
+  scim_group: {
+    resource: 'scim_group',
+    id: () => null,
+    // Member changes bump these; the member items are logged themselves.
+    ignore: ['lastModified', 'version'],
+  },
+  scim_group_member: {
+    resource: 'scim_group_membership',
+    id: (i) => num(i.user_id),
+    created: 'added',
+    removed: () => 'removed',
+    subject: (i) => num(i.user_id),
+  },
   export: {
     resource: 'activity_log',
     id: () => null,

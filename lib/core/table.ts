@@ -55,7 +55,12 @@ export function createTableInput(tableName: string) {
 /** Zero-padded so that lexical order of sort keys is numeric order of ids. */
 export const pad = (id: number) => id.toString().padStart(10, '0');
 
-export type Kind = 'user' | 'organization' | 'workspace' | 'project' | 'project_role' | 'activity_log' | 'review_definition' | 'review_instance';
+export type Kind = 'user' | 'organization' | 'workspace' | 'project' | 'project_role' | 'activity_log' | 'assignment' | 'review_definition' | 'review_instance';
+
+/** What an IdP assignment record stands for: the organization role, a workspace or a project membership. */
+export type AssignmentScope = { kind: 'organization_role' } | { kind: 'workspace'; id: number } | { kind: 'project'; id: number };
+
+const scopeSuffix = (s: AssignmentScope) => (s.kind === 'organization_role' ? 'R' : s.kind === 'workspace' ? `W#${pad(s.id)}` : `P#${pad(s.id)}`);
 
 export const keys = {
   counter: (kind: Kind) => ({ PK: 'COUNTER', SK: kind }),
@@ -96,6 +101,22 @@ export const keys = {
   /** A rate-limited security event counter: one item per key and minute. */
   securityEvent: (key: string, minute: string) => ({ PK: `EVT#${key}`, SK: minute }),
   exportJob: (orgId: number, id: string) => ({ PK: `ORG#${pad(orgId)}`, SK: `EXPORT#${id}` }),
+  /** The organization's SCIM group mappings (LSE's /api/scim/settings). */
+  scimSettings: (orgId: number) => ({ PK: `ORG#${pad(orgId)}`, SK: 'SCIM' }),
+  /** One IdP-granted access of a member and the group behind it (federation engine; seat report). */
+  assignment: (orgId: number, userId: number, scope: AssignmentScope) => ({ PK: `ORG#${pad(orgId)}`, SK: `IDPA#${pad(userId)}#${scopeSuffix(scope)}` }),
+  assignmentPrefix: (orgId: number, userId: number) => ({ PK: `ORG#${pad(orgId)}`, SKPrefix: `IDPA#${pad(userId)}#` }),
+  /** A member's SCIM User resource (the SCIM protocol's; its presence marks the member as SCIM-provisioned). */
+  scimUser: (orgId: number, userId: number) => ({ PK: `ORG#${pad(orgId)}`, SK: `SCIMU#${pad(userId)}` }),
+  /** A re-evaluation of group mappings running in slices. */
+  federationJob: (orgId: number, id: string) => ({ PK: `ORG#${pad(orgId)}`, SK: `FJOB#${id}` }),
+  /** A SCIM group, its displayName claim, and one item per member with its mirror under the user. */
+  scimGroup: (orgId: number, groupId: string) => ({ PK: `ORG#${pad(orgId)}`, SK: `SCIMG#${groupId}` }),
+  scimGroupName: (orgId: number, displayName: string) => ({ PK: `ORG#${pad(orgId)}`, SK: `SCIMGN#${displayName}` }),
+  groupMember: (orgId: number, groupId: string, userId: number) => ({ PK: `ORG#${pad(orgId)}`, SK: `GMEM#${groupId}#${pad(userId)}` }),
+  groupMemberPrefix: (orgId: number, groupId: string) => ({ PK: `ORG#${pad(orgId)}`, SKPrefix: `GMEM#${groupId}#` }),
+  userGroup: (orgId: number, userId: number, groupId: string) => ({ PK: `ORG#${pad(orgId)}`, SK: `UGRP#${pad(userId)}#${groupId}` }),
+  userGroupPrefix: (orgId: number, userId: number) => ({ PK: `ORG#${pad(orgId)}`, SKPrefix: `UGRP#${pad(userId)}#` }),
 } as const;
 
 export type HistoryStream = 'org_membership' | 'ws_membership' | 'project_membership' | 'project_role';

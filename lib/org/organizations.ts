@@ -1,5 +1,5 @@
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { type Db, getItem, batchGet, cancellationReasons, queryAll, transactWrite } from '../core/db.js';
+import { type Db, getItem, batchGet, cancellationReasons, isConditionFailure, queryAll, transactWrite } from '../core/db.js';
 import type { Directory } from '../identity/directory.js';
 import { ConflictError, ForbiddenError, MethodNotAllowedError, NotFoundError, ValidationError } from '../core/errors.js';
 import { nextId } from '../core/ids.js';
@@ -359,4 +359,30 @@ export async function transferOwnership(db: Db, p: Principal, orgId: number, use
     throw new ConflictError('A concurrent change to these members won; retry.');
   }
   return (await getMembership(db, orgId, userId))!;
+}
+
+/**
+ * An identity provider sets a member's role (SCIM, SAML: the federation engine). The same
+ * conditions as an administrator's change, without a caller: the membership exists, is not deleted,
+ * and is not the Owner's (an IdP never demotes the Owner); the role source becomes the IdP's.
+ * Returns the committed membership, or undefined when a condition refused the change.
+ */
+export async function setRoleFromIdp(db: Db, orgId: number, userId: number, role: Exclude<Role, 'OW'>, source: 'scim' | 'saml'): Promise<Membership | undefined> {
+  try {
+    const r = await db.doc.send(
+      new UpdateCommand({
+        TableName: db.table,
+        Key: keys.membership(orgId, userId),
+        UpdateExpression: 'SET #role = :role, role_source = :source, updated_at = :at',
+        ConditionExpression: 'attribute_exists(PK) AND #role <> :ow AND deleted_at = :null',
+        ExpressionAttributeNames: { '#role': 'role' },
+        ExpressionAttributeValues: { ':role': role, ':source': source, ':at': now(), ':ow': 'OW', ':null': null },
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return asMembership(r.Attributes!);
+  } catch (err) {
+    if (isConditionFailure(err)) return undefined;
+    throw err;
+  }
 }

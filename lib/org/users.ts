@@ -140,12 +140,22 @@ export async function updateUser(db: Db, p: Principal, userId: number, patch: Us
   }
   const { password, ...fields } = patch;
   const next: User = { ...user, ...Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) };
+  const copy = await saveUser(db, user, next, memberships);
+  if (password !== undefined) await directory.setPassword(next.email, password);
+  return { user: next, memberships: memberships.map((m) => ({ ...m, user: copy })) };
+}
+
+/**
+ * Write a user and the copy of them on every membership, with the email claim's active
+ * organization, in one transaction (what updateUser and the IdPs' profile updates share).
+ */
+async function saveUser(db: Db, user: User, next: User, memberships: Membership[]) {
   if (memberships.length > 95) throw new ConflictError('This user belongs to too many organizations to update in one step.');
   const copy = { ...memberUserOf(next) };
   try {
     await transactWrite(db, [
       {
-        Put: { TableName: db.table, Item: { ...keys.user(userId), type: 'user', ...next }, ConditionExpression: 'attribute_exists(PK)' },
+        Put: { TableName: db.table, Item: { ...keys.user(user.id), type: 'user', ...next }, ConditionExpression: 'attribute_exists(PK)' },
       },
       {
         Update: {
@@ -153,13 +163,13 @@ export async function updateUser(db: Db, p: Principal, userId: number, patch: Us
           Key: keys.email(user.email),
           UpdateExpression: 'SET active_organization = :o',
           ConditionExpression: 'userId = :u',
-          ExpressionAttributeValues: { ':o': next.active_organization, ':u': userId },
+          ExpressionAttributeValues: { ':o': next.active_organization, ':u': user.id },
         },
       },
       ...memberships.map((m) => ({
         Update: {
           TableName: db.table,
-          Key: keys.membership(m.organization, userId),
+          Key: keys.membership(m.organization, user.id),
           UpdateExpression: 'SET #user = :copy, #search = :search',
           ConditionExpression: 'attribute_exists(PK)',
           ExpressionAttributeNames: { '#user': 'user', '#search': 'search' },
@@ -171,8 +181,20 @@ export async function updateUser(db: Db, p: Principal, userId: number, patch: Us
     if (cancellationReasons(err)) throw new ConflictError('The user changed while updating; retry.');
     throw err;
   }
-  if (password !== undefined) await directory.setPassword(next.email, password);
-  return { user: next, memberships: memberships.map((m) => ({ ...m, user: copy })) };
+  return copy;
+}
+
+/**
+ * An identity provider updates a person's names (a SAML sign-in, a SCIM profile update): written
+ * only when they differ, with the copies on every membership. Returns the user as stored.
+ */
+export async function updateNamesFromIdp(db: Db, userId: number, names: { first_name?: string; last_name?: string }): Promise<User | undefined> {
+  const [user, memberships] = await Promise.all([getUserItem(db, userId), membershipsOf(db, userId)]);
+  if (!user) return undefined;
+  const next: User = { ...user, ...Object.fromEntries(Object.entries(names).filter(([, v]) => typeof v === 'string')) };
+  if (next.first_name === user.first_name && next.last_name === user.last_name) return user;
+  await saveUser(db, user, next, memberships);
+  return next;
 }
 
 /** What currentUser reads by key: the caller's user record (a route prefetches it with the caller). */

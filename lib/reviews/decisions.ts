@@ -62,7 +62,8 @@ export async function decide(db: Db, p: Principal, instId: number, inputs: Decis
 
   const instance = await instanceOf(db, p.orgId, instId);
   // The instance may be read only by its organization's admins and the reviewers it names.
-  if (!isAdmin(p) && !instance.reviewer_ids.includes(p.userId) && !instance.fallback_reviewer_ids.includes(p.userId) && !Object.values(instance.managers ?? {}).some((ids) => ids.includes(p.userId))) {
+  const named = [...(instance.reviewer_ids ?? []), ...(instance.fallback_reviewer_ids ?? []), ...(instance.manager_ids ?? [])];
+  if (!isAdmin(p) && !named.includes(p.userId)) {
     throw new NotFoundError('No such review.');
   }
   if (instance.status !== 'open') throw closedError(instance);

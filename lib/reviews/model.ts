@@ -85,8 +85,13 @@ export const DEFAULT_DURATION_DAYS = 14;
 export const INSTANCE_STATUSES = ['building', 'open', 'closed', 'applying', 'applied'] as const;
 export type InstanceStatus = (typeof INSTANCE_STATUSES)[number];
 
-/** The phases of the snapshot, in order; each walks one key range of the organization's partition. */
-export const PHASES = ['managers', 'organization_role', 'workspace_membership', 'project_membership', 'project_role', 'done'] as const;
+/**
+ * The phases of the snapshot, in order; each walks one key range in slices: the members (who reviews,
+ * how many people), the Managers' workspaces and projects (managers mode), each kind of grant, the
+ * previous instance's items (what was removed since), then the items written, in one streaming pass
+ * (their count, flags, size and SHA-256).
+ */
+export const PHASES = ['reviewers', 'managers', 'organization_role', 'workspace_membership', 'project_membership', 'project_role', 'compare', 'hash', 'done'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface ReviewInstance {
@@ -106,19 +111,22 @@ export interface ReviewInstance {
   /** Reviewers frozen at start: administrators mode → the OW/AD members; members mode → the named ones. */
   reviewer_ids: number[];
   fallback_reviewer_ids: number[];
-  /** Managers per scope for managers mode: `W<ws>` / `P<project>` → MA user ids (frozen at start). */
-  managers: Record<string, number[]>;
-  /** Snapshot progress: the phase and the last key handled within it. */
+  /** The Owner and Administrators at the start (the `reviewers` phase collects them). */
+  admin_ids: number[];
+  /** Managers at the start (managers mode), and their workspaces and projects as `<MA id>:W<ws>` / `<MA id>:P<project>`. */
+  manager_ids: number[];
+  manager_scopes: string[];
+  /** Snapshot progress: the phase and the last key handled within it ('' at a phase's start). */
   phase: Phase;
-  cursor: string | null;
+  cursor: string;
   /** Snapshot totals (complete when status leaves `building`). */
   snapshot: {
     items: number;
     people: number;
-    /** Bytes of the canonical snapshot (NDJSON of `snapshotRecord`, in build order). */
+    /** Bytes of the canonical snapshot: NDJSON of `snapshotRecord` of every item, in key order. */
     bytes: number;
-    /** Chained SHA-256 over the slices: h0 = sha256(''), h(n) = sha256(h(n-1) hex + slice NDJSON). */
-    sha256: string;
+    /** SHA-256 (hex) of those bytes (null until the snapshot is complete). */
+    sha256: string | null;
     completed_at: string | null;
     /** Counts of items per flag. */
     flags: Record<Flag, number>;
@@ -215,11 +223,16 @@ export function snapshotRecord(i: ReviewItem): string {
   return JSON.stringify([i.user_id, i.grant, i.kind, i.workspace_id, i.project_id, i.role, i.organization_role, i.role_source, i.last_activity, i.reason, i.flags, i.reviewer_ids]);
 }
 
-export const EMPTY_SHA256 = createHash('sha256').update('').digest('hex');
-
-/** The chained hash after one more slice of records. */
-export const chainHash = (previous: string, records: string[]) =>
-  createHash('sha256')
-    .update(previous)
-    .update(records.map((r) => `${r}\n`).join(''))
-    .digest('hex');
+/** A running SHA-256 of the canonical snapshot: feed items in key order, one line each. */
+export function snapshotHasher() {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  return {
+    add(i: ReviewItem) {
+      const line = `${snapshotRecord(i)}\n`;
+      bytes += Buffer.byteLength(line);
+      hash.update(line);
+    },
+    done: () => ({ bytes, sha256: hash.digest('hex') }),
+  };
+}

@@ -45,7 +45,7 @@ export interface Manifest {
   /** Which run wrote the files: at close, or after the decisions were applied. */
   written_by: 'close' | 'apply';
   generated_at: string;
-  snapshot: { items: number; sha256: string };
+  snapshot: { items: number; sha256: string | null };
   rows: number;
   /** The report files (the manifest does not list itself). */
   files: ManifestFile[];

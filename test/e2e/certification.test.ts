@@ -119,7 +119,7 @@ describe('decisions', () => {
   });
 
   it('refuses self-review, even to an Administrator, and anyone who is not a reviewer of the item', async () => {
-    const inst = await seedInstance(tableDb(), 1, grants(), { managers: { [`W${w.ws}`]: [w.manager.userId] } });
+    const inst = await seedInstance(tableDb(), 1, grants(), { manager_ids: [w.manager.userId] });
     const self = await call('POST', `${base(inst.id)}/decisions`, { token: w.admin.token, body: { user_id: w.admin.userId, grant: 'R', decision: 'keep' } });
     expect(self.status).toBe(403);
     expect(self.body.detail).toMatch(/own access/);

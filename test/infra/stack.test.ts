@@ -49,8 +49,8 @@ describe('Roster stack', () => {
 
   it('runs every function on Node.js 22, arm64, with source maps and a log group with retention', () => {
     const fns = resources('AWS::Lambda::Function');
-    // Route modules, the fallback, the invitation message, the stream consumer, the digest job.
-    expect(fns).toHaveLength(new Set(routes.map((r) => handlerRef(r.handler).module)).size + 4);
+    // Route modules, the fallback, the invitation message, the stream consumer, the digest job, the review sweep.
+    expect(fns).toHaveLength(new Set(routes.map((r) => handlerRef(r.handler).module)).size + 5);
     for (const [, fn] of fns) {
       expect(fn.Properties.Runtime).toBe('nodejs22.x');
       expect(fn.Properties.Architectures).toEqual(['arm64']);
@@ -172,6 +172,18 @@ describe('Roster stack', () => {
     });
   });
 
+  it('runs the access-review sweep on an EventBridge Scheduler schedule, every 15 minutes, with a table grant and no batch writes', () => {
+    template.hasResourceProperties('AWS::Scheduler::Schedule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      Target: Match.objectLike({ Arn: { 'Fn::GetAtt': [stack.getLogicalId(stack.reviewSweep.fn.node.defaultChild as CfnElement), 'Arn'] } }),
+    });
+    const doc = template.toJSON().Resources[stack.getLogicalId(stack.reviewSweep.role.node.findChild('DefaultPolicy').node.defaultChild as CfnElement)];
+    const actions = (doc.Properties.PolicyDocument.Statement as { Action: string[] | string }[]).flatMap((s) => [s.Action].flat());
+    expect(actions).toContain('dynamodb:Query');
+    expect(actions).not.toContain('dynamodb:BatchWriteItem');
+    expect(actions).not.toContain('dynamodb:Scan');
+  });
+
   it('passes cdk-nag AwsSolutions with no unacknowledged finding, and every acknowledgement gives a reason', () => {
     const app = newApp();
     const checked = new RosterStack(app, 'Roster');
@@ -183,6 +195,7 @@ describe('Roster stack', () => {
       .flatMap((m) => Object.entries(m.data as Record<string, string>));
     const exportBucket = checked.getLogicalId(checked.exports.bucket.node.defaultChild as CfnElement);
     const reviewsBucket = checked.getLogicalId(checked.reviews.bucket.node.defaultChild as CfnElement);
+    const sweep = checked.getLogicalId(checked.reviewSweep.fn.node.defaultChild as CfnElement);
     expect(acks.map(([id]) => id).sort()).toEqual([
       'Annotation::AwsSolutions-APIG4',
       'Annotation::AwsSolutions-COG2',
@@ -190,6 +203,7 @@ describe('Roster stack', () => {
       'Annotation::AwsSolutions-IAM5[Resource::*]',
       `Annotation::AwsSolutions-IAM5[Resource::<${exportBucket}.Arn>/activity-logs/*]`,
       `Annotation::AwsSolutions-IAM5[Resource::<${reviewsBucket}.Arn>/access-reviews/*]`,
+      `Annotation::AwsSolutions-IAM5[Resource::<${sweep}.Arn>:*]`,
       'Annotation::AwsSolutions-L1',
       'Annotation::AwsSolutions-S1',
       'Annotation::AwsSolutions-SMG4',

@@ -8,7 +8,7 @@ import { type Db, batchWrite } from '../../lib/core/db.js';
 import { nextId } from '../../lib/core/ids.js';
 import type { ActiveRole } from '../../lib/core/roles.js';
 import { now } from '../../lib/core/util.js';
-import { type EndAction, type Flag, type GrantKind, type Reason, type ReviewInstance, type ReviewItem, EMPTY_SHA256, chainHash, grantId, reviewKeys, snapshotRecord } from '../../lib/reviews/model.js';
+import { type EndAction, type Flag, type GrantKind, type Reason, type ReviewInstance, type ReviewItem, grantId, reviewKeys, snapshotHasher } from '../../lib/reviews/model.js';
 
 export interface Grant {
   user_id: number;
@@ -29,6 +29,13 @@ export const grantOf = (g: Pick<Grant, 'kind' | 'workspace_id' | 'project_id'>) 
   : g.kind === 'workspace_membership' ? grantId.workspace_membership(g.workspace_id!)
   : g.kind === 'project_membership' ? grantId.project_membership(g.project_id!)
   : grantId.project_role(g.project_id!);
+
+/** The snapshot's bytes and SHA-256, as part A's builder computes them (items in key order). */
+function hashOf(items: ReviewItem[]) {
+  const h = snapshotHasher();
+  for (const i of [...items].sort((a, b) => (a.user_id - b.user_id) || (a.grant < b.grant ? -1 : 1))) h.add(i);
+  return h.done();
+}
 
 export function itemOf(orgId: number, instId: number, g: Grant): ReviewItem {
   return {
@@ -61,7 +68,7 @@ export function itemOf(orgId: number, instId: number, g: Grant): ReviewItem {
 }
 
 /** An open instance with these items (their snapshot hash computed as part A's builder does). */
-export async function seedInstance(db: Db, orgId: number, grants: Grant[], opts: { end_action?: EndAction; auto_apply?: boolean; reviewer_ids?: number[]; managers?: Record<string, number[]>; status?: ReviewInstance['status'] } = {}): Promise<ReviewInstance> {
+export async function seedInstance(db: Db, orgId: number, grants: Grant[], opts: { end_action?: EndAction; auto_apply?: boolean; reviewer_ids?: number[]; manager_ids?: number[]; status?: ReviewInstance['status'] } = {}): Promise<ReviewInstance> {
   const id = await nextId(db, 'review_instance');
   const items = grants.map((g) => itemOf(orgId, id, g));
   const at = now();
@@ -88,14 +95,15 @@ export async function seedInstance(db: Db, orgId: number, grants: Grant[], opts:
     previous_instance: null,
     reviewer_ids: opts.reviewer_ids ?? [],
     fallback_reviewer_ids: [],
-    managers: opts.managers ?? {},
+    admin_ids: [1],
+    manager_ids: opts.manager_ids ?? [],
+    manager_scopes: [],
     phase: 'done',
-    cursor: null,
+    cursor: '',
     snapshot: {
       items: items.length,
       people: new Set(items.map((i) => i.user_id)).size,
-      bytes: items.reduce((n, i) => n + Buffer.byteLength(snapshotRecord(i)) + 1, 0),
-      sha256: chainHash(EMPTY_SHA256, items.map(snapshotRecord)),
+      ...hashOf(items),
       completed_at: at,
       flags: { privileged: 0, inactive: 0, unexplained: 0, new: 0, changed: 0, idp_managed: 0 },
       removed_since_previous: null,

@@ -1,0 +1,68 @@
+/**
+ * Seeding for the seat-report and access-review tests: members provisioned by SCIM or SAML and the
+ * IdP assignment records the federation engine writes (plan/contract.md: `IDPA#<user>#R|W#ws|P#project`
+ * in the organization's partition), written directly by their documented shape.
+ */
+import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { type Db, transactWrite } from '../../lib/core/db.js';
+import { nextId } from '../../lib/core/ids.js';
+import { membershipItem, newUserItem, projectMemberItem, userPuts, workspaceMemberItem } from '../../lib/core/items.js';
+import type { Role, RoleSource } from '../../lib/core/roles.js';
+import { keys } from '../../lib/core/table.js';
+import { now } from '../../lib/core/util.js';
+import { resetLegacyToken } from '../../lib/org/tokens.js';
+import type { Member } from './db.js';
+
+/** A user with a membership of `role` whose role came from `source`, and a legacy token. */
+export async function seedMember(db: Db, orgId: number, role: Role, source: RoleSource, email: string, names: { first_name?: string; last_name?: string } = {}): Promise<Member> {
+  const id = await nextId(db, 'user');
+  const at = now();
+  const user = newUserItem(id, { email, ...names }, orgId, at);
+  await transactWrite(db, [...userPuts(db.table, user), { Put: { TableName: db.table, Item: membershipItem(orgId, user, role, source, at) } }]);
+  return { userId: id, email: user.email, token: await resetLegacyToken(db, orgId, id) };
+}
+
+export const addWorkspaceMember = (db: Db, orgId: number, wsId: number, userId: number, by: number | null = null) =>
+  db.doc.send(new PutCommand({ TableName: db.table, Item: workspaceMemberItem(orgId, wsId, userId, by, now()) }));
+export const addProjectMember = (db: Db, orgId: number, projectId: number, userId: number, by: number | null = null) =>
+  db.doc.send(new PutCommand({ TableName: db.table, Item: projectMemberItem(orgId, projectId, userId, by, now()) }));
+
+export interface SeededAssignment {
+  user_id: number;
+  kind: 'organization_role' | 'workspace' | 'project';
+  workspace_id?: number;
+  project_id?: number;
+  group: string;
+  assigned_role: string | null;
+  source: 'scim' | 'saml';
+}
+
+/** One assignment record, as the engine writes it. */
+export async function putAssignment(db: Db, orgId: number, a: SeededAssignment): Promise<number> {
+  const id = await nextId(db, 'assignment' as never);
+  const suffix = a.kind === 'organization_role' ? 'R' : a.kind === 'workspace' ? `W#${String(a.workspace_id).padStart(10, '0')}` : `P#${String(a.project_id).padStart(10, '0')}`;
+  const at = now();
+  await db.doc.send(
+    new PutCommand({
+      TableName: db.table,
+      Item: { PK: keys.organization(orgId).PK, SK: `IDPA#${String(a.user_id).padStart(10, '0')}#${suffix}`, type: 'idp_assignment', assignment_id: id, ...a, created_at: at, updated_at: at },
+    }),
+  );
+  return id;
+}
+
+export interface SeededMappings {
+  roles_groups: [string, string][];
+  workspaces_groups: [string, string][];
+  projects_groups: { project_id: number; group: string; role: 'Inherit' | 'Annotator' | 'Reviewer' }[];
+  workspace_ids: Record<string, number>;
+}
+
+/** The SCIM (`SK: SCIM`) or SAML (`SK: SAML`) settings item holding the group mappings. */
+export const putMappings = (db: Db, orgId: number, which: 'SCIM' | 'SAML', m: SeededMappings) =>
+  db.doc.send(
+    new PutCommand({
+      TableName: db.table,
+      Item: { PK: keys.organization(orgId).PK, SK: which, type: `${which.toLowerCase()}_settings`, manual_role_management: false, manual_workspace_management: false, manual_project_management: false, ...m, updated_at: now() },
+    }),
+  );
