@@ -74,7 +74,7 @@ export interface Spec<P extends z.ZodType, Q extends z.ZodType, B extends z.ZodT
 }
 
 /** A route's answers per status (see `Spec.responses`). */
-export type Responses = Record<number, z.ZodType | { mediaType: string; description: string } | null>;
+export type Responses = Record<number, z.ZodType | { mediaType: string | readonly string[]; description: string } | null>;
 
 export interface Input<P, Q, B, E = undefined> {
   /** The verified caller (routes with auth 'required'). */

@@ -9,9 +9,10 @@ export type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
  * 'directory' (Cognito admin calls), 'mailer' (Cognito invitation), 'signingKey' (the access-token
  * key), 'userPool' (the pool and client ids, to verify Cognito tokens), 'exports' (the bucket
  * activity-log exports are written to), 'sso' (the organization's SAML IdP in the pool and the SSO
- * app client: IdP create/update/delete, client describe/update).
+ * app client: IdP create/update/delete, client describe/update), 'reviews' (the bucket access-review
+ * reports are kept in).
  */
-export type Need = 'directory' | 'mailer' | 'signingKey' | 'userPool' | 'exports' | 'sso';
+export type Need = 'directory' | 'mailer' | 'signingKey' | 'userPool' | 'exports' | 'sso' | 'reviews';
 
 export interface Route {
   method: Method;
@@ -129,6 +130,13 @@ export const routes: readonly Route[] = [
   r('GET', '/api/fsm/workspaces/{workspace_id}/membership-history/', 'fsm/index#workspaceMemberships', 'read'),
   r('GET', '/api/fsm/projects/{project_id}/membership-history/', 'fsm/index#projectMemberships', 'read'),
   r('GET', '/api/fsm/projects/{project_id}/role-history/', 'fsm/index#projectRoles', 'read'),
+  // access certification (SPEC §9): decisions, close and apply, reports
+  r('POST', '/api/access-reviews/instances/{id}/decisions', 'reviews/certify#decisions', 'readwrite'),
+  r('POST', '/api/access-reviews/instances/{id}/close', 'reviews/certify#close', 'readwrite'),
+  r('POST', '/api/access-reviews/instances/{id}/apply', 'reviews/certify#apply', 'readwrite'),
+  r('GET', '/api/access-reviews/instances/{id}/runs', 'reviews/certify#runs', 'read'),
+  r('GET', '/api/access-reviews/instances/{id}/reports/', 'reviews/certify#reports', 'read', ['reviews']),
+  r('GET', '/api/access-reviews/instances/{id}/reports/{name}', 'reviews/certify#report', 'read', ['reviews']),
   // SCIM settings (SPEC §7, §8)
   r('GET', '/api/scim/settings', 'scim/settings#get', 'read'),
   r('POST', '/api/scim/settings', 'scim/settings#set', 'readwrite'),
@@ -192,8 +200,8 @@ export const authentication: readonly Need[] = ['signingKey', 'userPool'];
 /** API Gateway's `$default` route: requests that match no route. */
 export const fallback = { handler: 'not-found', table: 'none' } as const;
 
-/** The consumer of the table's stream (activity entries, job and export slices). */
-export const streamConsumer = { handler: 'stream/consumer', table: 'batch', needs: ['exports'] as Need[] } as const;
+/** The consumer of the table's stream (activity entries, job, export and review-run slices; a review's revokes deactivate members, hence the directory). */
+export const streamConsumer = { handler: 'stream/consumer', table: 'batch', needs: ['exports', 'reviews', 'directory'] as Need[] } as const;
 
 /** The daily job that digests the activity log. */
 export const digestJob = { handler: 'schedule/digest', table: 'batch' } as const;

@@ -404,7 +404,8 @@ export const Verification = named(
 
 /** A response whose body is not JSON: its media type and what it is. */
 export interface RawBody {
-  mediaType: string;
+  /** One media type, or the several a route may answer with (a file download). */
+  mediaType: string | readonly string[];
   description: string;
 }
 export const csvBody = (description: string): RawBody => ({ mediaType: 'text/csv', description });

@@ -21,6 +21,7 @@ export class RosterStack extends Stack {
   readonly api: RosterApi;
   readonly stream: StreamConsumer;
   readonly exports: ExportBucket;
+  readonly reviews: ExportBucket;
   readonly digest: RosterFunction;
   readonly triggers: Record<keyof typeof cognitoTriggers, RosterFunction>;
   readonly samlUpkeep: RosterFunction;
@@ -31,11 +32,14 @@ export class RosterStack extends Stack {
     this.data = new RosterTable(this, 'Data');
     this.identity = new RosterIdentity(this, 'Identity');
     this.exports = new ExportBucket(this, 'Exports');
+    // Access-review reports are audit evidence: kept 400 days (a SOC 2 Type II period is 6 to 12 months).
+    this.reviews = new ExportBucket(this, 'ReviewReports', { expirationDays: 400, accessLogs: this.exports.accessLogs, logPrefix: 'access-reviews/' });
     const resources = {
       userPool: this.identity.userPool,
       client: this.identity.client,
       signingSecret: this.identity.signingSecret,
       exportBucket: this.exports.bucket,
+      reviewsBucket: this.reviews.bucket,
       sso: { client: this.identity.ssoClient, domain: this.identity.domain, callbackUrl: this.identity.ssoCallbackUrls[0]! },
     };
     this.api = new RosterApi(this, 'Api', { table: this.data.table, routes, fallback, identity: resources });
@@ -60,7 +64,7 @@ export class RosterStack extends Stack {
     new CfnOutput(this, 'SsoClientId', { value: this.identity.ssoClient.userPoolClientId, description: 'SSO app client (authorization code flow) organizations\' IdPs are enabled on' });
     new CfnOutput(this, 'UserPoolId', { value: this.identity.userPool.userPoolId });
     new CfnOutput(this, 'UserPoolClientId', { value: this.identity.client.userPoolClientId, description: 'App client for InitiateAuth (USER_PASSWORD_AUTH)' });
-    this.stream = new StreamConsumer(this, 'Stream', { table: this.data.table, handler: streamConsumer.handler, needs: streamConsumer.needs, resources, exportBucket: this.exports.bucket });
+    this.stream = new StreamConsumer(this, 'Stream', { table: this.data.table, handler: streamConsumer.handler, needs: streamConsumer.needs, resources, exportBucket: this.exports.bucket, reviewsBucket: this.reviews.bucket });
     // The activity log's daily digests (tamper evidence), shortly after midnight UTC.
     this.digest = new RosterFunction(this, 'Digest', { handler: digestJob.handler, table: this.data.table, access: digestJob.table, timeout: Duration.minutes(15) });
     new Rule(this, 'DailyDigest', { schedule: Schedule.cron({ minute: '30', hour: '0' }), targets: [new LambdaFunction(this.digest.fn, { retryAttempts: 2 })] });
@@ -104,6 +108,10 @@ export class RosterStack extends Stack {
     Validations.of(this.stream.function.role).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.exports.bucket.node.defaultChild as CfnElement)}.Arn>/activity-logs/*]`,
       reason: 'Exports are written as new objects under keys chosen at run time (one per export); the grant is bound to this one bucket.',
+    });
+    Validations.of(this).acknowledge({
+      id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.reviews.bucket.node.defaultChild as CfnElement)}.Arn>/access-reviews/*]`,
+      reason: 'Review reports are objects under keys chosen at run time (one folder per review); the stream consumer writes them and the report routes read them, bound to this one bucket and prefix.',
     });
     Validations.of(this).acknowledge({
       id: `AwsSolutions-IAM5[Resource::<${this.getLogicalId(this.reviewSweep.fn.node.defaultChild as CfnElement)}.Arn>:*]`,

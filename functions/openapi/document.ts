@@ -51,7 +51,10 @@ function successResponses(responses: Responses, defs: Record<string, Json>): Rec
     const description = STATUS_TEXT[Number(status)] ?? 'Success';
     if (body === null) out[status] = { description };
     else if (body instanceof z.ZodType) out[status] = { description, content: { 'application/json': { schema: jsonSchema(body, 'output', defs) } } };
-    else out[status] = { description: `${description}: ${body.description}`, content: { [body.mediaType]: { schema: { type: body.mediaType.includes('json') ? 'object' : 'string' } } } };
+    else {
+      const types = typeof body.mediaType === 'string' ? [body.mediaType] : body.mediaType;
+      out[status] = { description: `${description}: ${body.description}`, content: Object.fromEntries(types.map((t) => [t, { schema: { type: t.includes('json') ? 'object' : 'string' } }])) };
+    }
   }
   return out;
 }

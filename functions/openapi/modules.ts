@@ -28,6 +28,7 @@ import * as organizationsTransferOwnership from '../organizations/transfer-owner
 import * as organizationsUpdate from '../organizations/update.js';
 import * as projectsIndex from '../projects/index.js';
 import * as samlSettings from '../saml/settings.js';
+import * as reviewsCertify from '../reviews/certify.js';
 import * as reviewsIndex from '../reviews/index.js';
 import * as scimSettings from '../scim/settings.js';
 import * as scimTokens from '../scim/tokens.js';
@@ -65,6 +66,7 @@ export const modules: Record<string, Record<string, unknown>> = {
   'organizations/update': organizationsUpdate,
   'projects/index': projectsIndex,
   'saml/settings': samlSettings,
+  'reviews/certify': reviewsCertify,
   'reviews/index': reviewsIndex,
   'scim/settings': scimSettings,
   'scim/tokens': scimTokens,

@@ -8,6 +8,7 @@ import { contextOf, withChangeContext } from '../../lib/core/context.js';
 import { db } from '../../lib/core/db.js';
 import { runExportSlice } from '../../lib/audit/exports.js';
 import { type Job, runSlice } from '../../lib/access/jobs.js';
+import { runReviewRun } from '../../lib/reviews/close.js';
 import { type FederationJob, runFederationSlice } from '../../lib/federation/reevaluate.js';
 import type { ReviewInstance } from '../../lib/reviews/model.js';
 import { runReviewSlice } from '../../lib/reviews/snapshot.js';
@@ -42,6 +43,7 @@ export async function processRecord(r: DynamoDBRecord, stored?: Set<string>): Pr
   if (newImage.type === 'job') await withChangeContext(contextOf(newImage._ctx as never), () => runSlice(db(), newImage as unknown as Job));
   if (newImage.type === 'federation_job') await withChangeContext(contextOf(newImage._ctx as never), () => runFederationSlice(db(), newImage as unknown as FederationJob));
   if (newImage.type === 'export') await withChangeContext(contextOf(newImage._ctx as never), () => runExportSlice(db(), newImage as never));
+  if (newImage.type === 'review_run') await withChangeContext(contextOf(newImage._ctx as never), () => runReviewRun(db(), newImage as never));
   if (newImage.type === 'review_instance' && newImage.status === 'building') await withChangeContext(contextOf(newImage._ctx as never), () => runReviewSlice(db(), newImage as unknown as ReviewInstance));
 }
 

@@ -41,6 +41,8 @@ export interface Needs {
   sso?: { client: IUserPoolClient; domain: UserPoolDomain; callbackUrl: string };
   /** Where activity-log exports are written (the stream consumer writes them; the API names them). */
   exportBucket?: IBucket;
+  /** Where access-review reports are kept (the stream consumer writes them; the API serves them). */
+  reviewsBucket?: IBucket;
 }
 
 /** An organization's SAML IdP in the pool, and the SSO client it is enabled on (Describe, then the whole Update). */
@@ -138,6 +140,11 @@ export class RosterFunction extends Construct {
       } else if (need === 'exports') {
         if (!r.exportBucket) throw new Error(`${props.handler} needs exports but no export bucket was given`);
         environment.EXPORT_BUCKET = r.exportBucket.bucketName;
+      } else if (need === 'reviews') {
+        if (!r.reviewsBucket) throw new Error(`${props.handler} needs reviews but no reviews bucket was given`);
+        environment.REVIEWS_BUCKET = r.reviewsBucket.bucketName;
+        // Reading the reports (served by the API, hashed back by the consumer); only the consumer writes them (stream.ts).
+        this.role.addToPolicy(new PolicyStatement({ actions: ['s3:GetObject'], resources: [r.reviewsBucket.arnForObjects('access-reviews/*')] }));
       } else if (need === 'userPool') {
         environment.COGNITO_USER_POOL_ID = r.userPool.userPoolId;
         environment.COGNITO_CLIENT_ID = r.client.userPoolClientId;

@@ -17,6 +17,8 @@ export interface StreamConsumerProps {
   resources: Needs;
   /** The consumer writes activity-log exports here. */
   exportBucket: IBucket;
+  /** And access-review reports here. */
+  reviewsBucket: IBucket;
 }
 
 /**
@@ -40,6 +42,8 @@ export class StreamConsumer extends Construct {
     });
     // Exports are new objects under activity-logs/: PutObject covers the multipart calls it makes.
     this.function.role.addToPolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [props.exportBucket.arnForObjects('activity-logs/*')] }));
+    // Review reports are objects under access-reviews/ (multipart CSV and JSON, the HTML page, the manifest); reading them back is the 'reviews' need.
+    this.function.role.addToPolicy(new PolicyStatement({ actions: ['s3:PutObject'], resources: [props.reviewsBucket.arnForObjects('access-reviews/*')] }));
     this.failures = new Queue(this, 'Failures', {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,

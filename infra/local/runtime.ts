@@ -157,6 +157,7 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
       // SAML metadata URLs: http is allowed here, and loopback only for this runtime's own address (its dev IdP).
       ROSTER_LOCAL: '1',
       ROSTER_LOCAL_METADATA_HOSTS: [`127.0.0.1:${port}`, `localhost:${port}`, `${host}:${port}`].join(','),
+      ROSTER_REVIEWS_DIR: join(config.dataDir, 'reviews'),
     });
     process.env.AWS_REGION ??= 'us-east-1';
     process.env.AWS_ACCESS_KEY_ID ??= 'local';

@@ -33,6 +33,25 @@ interface Checkpoints {
   shards: Record<string, string | 'closed'>;
 }
 
+type Image = Record<string, unknown> | undefined;
+
+/**
+ * The SDK's streams client answers an empty map attribute (`{"M": {}}` on the wire) as `{}`, which
+ * is no attribute value at all (unmarshall refuses it); Lambda's event carries `{"M": {}}`. Put it back.
+ */
+function restoreEmptyMaps(image: Image): Image {
+  if (!image) return image;
+  const fix = (v: unknown): unknown => {
+    if (!v || typeof v !== 'object') return v;
+    const av = v as Record<string, unknown>;
+    if (Object.keys(av).length === 0) return { M: {} };
+    if (av.M && typeof av.M === 'object') return { M: Object.fromEntries(Object.entries(av.M as Record<string, unknown>).map(([k, x]) => [k, fix(x)])) };
+    if (Array.isArray(av.L)) return { L: av.L.map(fix) };
+    return av;
+  };
+  return Object.fromEntries(Object.entries(image).map(([k, v]) => [k, fix(v)]));
+}
+
 /** Stream record as the Lambda event source mapping delivers it (dates as epoch seconds). */
 function toLambdaRecord(r: _Record, streamArn: string): DynamoDBRecord {
   const d = r.dynamodb ?? {};
@@ -46,8 +65,8 @@ function toLambdaRecord(r: _Record, streamArn: string): DynamoDBRecord {
     dynamodb: {
       ApproximateCreationDateTime: d.ApproximateCreationDateTime ? Math.floor(new Date(d.ApproximateCreationDateTime).getTime() / 1000) : undefined,
       Keys: d.Keys as never,
-      NewImage: d.NewImage as never,
-      OldImage: d.OldImage as never,
+      NewImage: restoreEmptyMaps(d.NewImage as Image) as never,
+      OldImage: restoreEmptyMaps(d.OldImage as Image) as never,
       SequenceNumber: d.SequenceNumber,
       SizeBytes: d.SizeBytes,
       StreamViewType: d.StreamViewType,

@@ -106,9 +106,11 @@ describe('Roster stack', () => {
       expect(actions.includes('cognito-idp:AdminCreateUser'), route.path).toBe(needs.includes('directory') || needs.includes('mailer'));
       expect(actions.includes('secretsmanager:GetSecretValue'), route.path).toBe(needs.includes('signingKey'));
       expect('SIGNING_SECRET_ARN' in env, route.path).toBe(needs.includes('signingKey'));
-      expect('COGNITO_USER_POOL_ID' in env, route.path).toBe(needs.some((n) => n !== 'signingKey' && n !== 'exports'));
+      expect('COGNITO_USER_POOL_ID' in env, route.path).toBe(needs.some((n) => n !== 'signingKey' && n !== 'exports' && n !== 'reviews'));
       expect('EXPORT_BUCKET' in env, route.path).toBe(needs.includes('exports'));
-      expect(actions.some((a) => a.startsWith('s3:')), route.path).toBe(false);
+      expect('REVIEWS_BUCKET' in env, route.path).toBe(needs.includes('reviews'));
+      // Only the review-report routes read S3 (their reports); no route writes it.
+      expect(actions.filter((a) => a.startsWith('s3:')), route.path).toEqual(needs.includes('reviews') ? ['s3:GetObject'] : []);
     }
   });
 
@@ -152,6 +154,18 @@ describe('Roster stack', () => {
     expect(writers.map(([id]) => id)).toEqual([stack.getLogicalId(stack.stream.function.role.node.findChild('DefaultPolicy').node.defaultChild as CfnElement)]);
   });
 
+  it('keeps access-review reports 400 days in a private, encrypted bucket of their own that only the stream consumer writes and the report routes read', () => {
+    const bucket = stack.getLogicalId(stack.reviews.bucket.node.defaultChild as CfnElement);
+    const props = template.toJSON().Resources[bucket].Properties;
+    expect(props.LifecycleConfiguration.Rules).toEqual([expect.objectContaining({ ExpirationInDays: 400, AbortIncompleteMultipartUpload: { DaysAfterInitiation: 1 } })]);
+    expect(props.BucketEncryption.ServerSideEncryptionConfiguration[0].ServerSideEncryptionByDefault.SSEAlgorithm).toBe('AES256');
+    expect(props.LoggingConfiguration.LogFilePrefix).toBe('access-reviews/');
+    const consumer = JSON.stringify(template.toJSON().Resources[stack.getLogicalId(stack.stream.function.role.node.findChild('DefaultPolicy').node.defaultChild as CfnElement)].Properties.PolicyDocument);
+    expect(consumer).toContain('access-reviews/*');
+    const env = template.toJSON().Resources[stack.getLogicalId(stack.stream.function.fn.node.defaultChild as CfnElement)].Properties.Environment.Variables;
+    expect(env.REVIEWS_BUCKET).toEqual({ Ref: bucket });
+  });
+
   it('runs the activity-log digest daily on a schedule', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'cron(30 0 * * ? *)',
@@ -164,7 +178,7 @@ describe('Roster stack', () => {
       ScheduleExpression: 'rate(15 minutes)',
       Target: Match.objectLike({ Arn: { 'Fn::GetAtt': [stack.getLogicalId(stack.reviewSweep.fn.node.defaultChild as CfnElement), 'Arn'] } }),
     });
-    const doc = template.toJSON().Resources[stack.getLogicalId(stack.reviewSweep.fn.role.node.findChild('DefaultPolicy').node.defaultChild as CfnElement)];
+    const doc = template.toJSON().Resources[stack.getLogicalId(stack.reviewSweep.role.node.findChild('DefaultPolicy').node.defaultChild as CfnElement)];
     const actions = (doc.Properties.PolicyDocument.Statement as { Action: string[] | string }[]).flatMap((s) => [s.Action].flat());
     expect(actions).toContain('dynamodb:Query');
     expect(actions).not.toContain('dynamodb:BatchWriteItem');
@@ -181,6 +195,7 @@ describe('Roster stack', () => {
       .flatMap((c) => c.node.metadata.filter((m) => m.type === Validations.ACKNOWLEDGED_RULES_METADATA_KEY))
       .flatMap((m) => Object.entries(m.data as Record<string, string>));
     const exportBucket = checked.getLogicalId(checked.exports.bucket.node.defaultChild as CfnElement);
+    const reviewsBucket = checked.getLogicalId(checked.reviews.bucket.node.defaultChild as CfnElement);
     const sweep = checked.getLogicalId(checked.reviewSweep.fn.node.defaultChild as CfnElement);
     expect(acks.map(([id]) => id).sort()).toEqual([
       'Annotation::AwsSolutions-APIG4',
@@ -188,12 +203,14 @@ describe('Roster stack', () => {
       'Annotation::AwsSolutions-COG8',
       'Annotation::AwsSolutions-IAM5[Resource::*]',
       `Annotation::AwsSolutions-IAM5[Resource::<${exportBucket}.Arn>/activity-logs/*]`,
+      `Annotation::AwsSolutions-IAM5[Resource::<${reviewsBucket}.Arn>/access-reviews/*]`,
       `Annotation::AwsSolutions-IAM5[Resource::<${sweep}.Arn>:*]`,
       'Annotation::AwsSolutions-L1',
       'Annotation::AwsSolutions-S1',
       'Annotation::AwsSolutions-SMG4',
       'Annotation::AwsSolutions-SQS3',
-      // aws-cdk-lib's own, on the access-log bucket's policy.
+      // aws-cdk-lib's own, on the access-log bucket's policy: one per bucket logging into it (exports, review reports).
+      'CloudFormation-Validate::W3045',
       'CloudFormation-Validate::W3045',
     ]);
     for (const [, reason] of acks) expect(reason.length).toBeGreaterThan(40);

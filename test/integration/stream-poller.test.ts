@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startStreamPoller } from '../../infra/local/streams.js';
@@ -43,6 +44,20 @@ describe('local stream poller', () => {
     expect(typeof seen[0]!.dynamodb!.ApproximateCreationDateTime).toBe('number');
     await new Promise((r) => setTimeout(r, 300));
     expect(seen).toHaveLength(5);
+  });
+
+  it('delivers empty maps and lists as Lambda does ({M: {}}, {L: []}), nested too, so the images unmarshall', async () => {
+    const db = await freshTable('stream');
+    const seen: DynamoDBRecord[] = [];
+    pollers.push(
+      startStreamPoller({ endpoint: endpoint(), streamArn: db.streamArn, intervalMs: 20, handler: async () => async (event: DynamoDBStreamEvent) => void seen.push(...event.Records) }),
+    );
+    await db.doc.send(new PutCommand({ TableName: db.table, Item: { PK: 'ORG#0000000001', SK: 'EMPTY', managers: {}, ids: [], nested: { inner: {}, list: [{}] } } }));
+    await until(() => seen.length === 1);
+    const image = seen[0]!.dynamodb!.NewImage!;
+    expect(image.managers).toEqual({ M: {} });
+    expect(image.ids).toEqual({ L: [] });
+    expect(unmarshall(image as never)).toMatchObject({ managers: {}, ids: [], nested: { inner: {}, list: [{}] } });
   });
 
   it('retries from the first failed record, and sends a poison record to the failure folder without blocking the rest', async () => {
