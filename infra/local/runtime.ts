@@ -148,15 +148,12 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
       COGNITO_DOMAIN_URL: federation.url,
       COGNITO_SSO_CLIENT_ID: federation.ssoClientId,
       ROSTER_SSO_CALLBACK_URL: federation.callbackUrl,
-      // Local only: metadata URLs may be http, and may point at the dev IdP on this machine.
+      // Local only: metadata URLs may be http, and loopback only for this runtime's own addresses (its dev IdP).
       ROSTER_LOCAL: '1',
-      ROSTER_LOCAL_METADATA_HOSTS: new URL(federation.url).host,
+      ROSTER_LOCAL_METADATA_HOSTS: [new URL(federation.url).host, `127.0.0.1:${port}`, `localhost:${port}`, `${host}:${port}`].join(','),
       ROSTER_SIGNING_KEY_FILE: ensureSigningKey(config.dataDir),
       ROSTER_OUTBOX_DIR: join(config.dataDir, 'outbox'),
       ROSTER_EXPORT_DIR: join(config.dataDir, 'exports'),
-      // SAML metadata URLs: http is allowed here, and loopback only for this runtime's own address (its dev IdP).
-      ROSTER_LOCAL: '1',
-      ROSTER_LOCAL_METADATA_HOSTS: [`127.0.0.1:${port}`, `localhost:${port}`, `${host}:${port}`].join(','),
       ROSTER_REVIEWS_DIR: join(config.dataDir, 'reviews'),
     });
     process.env.AWS_REGION ??= 'us-east-1';
