@@ -3,13 +3,13 @@
  * IdP identifiers) and decides who an organization's IdP may sign in, so a free-mail domain is
  * never one, and each domain belongs to one organization at most (a claim item per domain).
  */
-import { createRequire } from 'node:module';
+import freeMail from 'email-providers/all.json' with { type: 'json' };
 import { type Db, getItem } from '../../core/db.js';
 import { ConflictError, ValidationError } from '../../core/errors.js';
 import { keys } from '../../core/table.js';
 
 /** email-providers' all.json: 8,760 free and disposable mail domains, maintained upstream. */
-const FREE_MAIL: ReadonlySet<string> = new Set(createRequire(import.meta.url)('email-providers/all.json') as string[]);
+const FREE_MAIL: ReadonlySet<string> = new Set(freeMail as string[]);
 
 /** Cognito's limits on IdP identifiers: 1–40 characters each, at most 50 per IdP. */
 export const MAX_DOMAIN_LENGTH = 40;
