@@ -48,7 +48,8 @@ export const DEFAULT_SETTINGS = (orgId: number): SamlSettings => ({
   updated_at: null,
 });
 
-function settingsOf(orgId: number, item: Record<string, unknown> | undefined): SamlSettings {
+/** Settings from their stored item (defaults when there is none). */
+export function settingsOf(orgId: number, item: Record<string, unknown> | undefined): SamlSettings {
   if (!item) return DEFAULT_SETTINGS(orgId);
   const { PK: _pk, SK: _sk, type: _t, _ctx: _c, metadata_sha256: _h, ...rest } = item;
   const s = { ...DEFAULT_SETTINGS(orgId), ...(rest as Partial<SamlSettings>) };
