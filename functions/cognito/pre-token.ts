@@ -8,19 +8,21 @@ import { federatedRefresh, federatedSignIn } from '../../lib/federation/saml/sig
  * (TokenGeneration_HostedAuth, the trigger that runs on every federated sign-in, first or later)
  * provisions the person just in time and applies the group mappings; a refresh re-checks that SSO
  * is still on. Both put the person's email in the access token, which is how Roster finds them
- * (the federated username names the IdP, not the person). Other users' tokens are left as they are.
+ * (the federated username names the IdP, not the person), and the organization (`roster_org`) the
+ * session is bound to. Other users' tokens are left as they are.
  */
 export async function handler(event: PreTokenGenerationV2TriggerEvent): Promise<PreTokenGenerationV2TriggerEvent> {
   const attrs = event.request.userAttributes;
-  const email =
-    event.triggerSource === 'TokenGeneration_HostedAuth' ? (await federatedSignIn(db(), event.userName, attrs, directory()))?.email
+  const who =
+    event.triggerSource === 'TokenGeneration_HostedAuth' ? await federatedSignIn(db(), event.userName, attrs, directory())
     : event.triggerSource === 'TokenGeneration_RefreshTokens' ? await federatedRefresh(db(), event.userName, attrs.email)
     : undefined;
-  if (email) {
+  if (who) {
+    const claims = { email: who.email, roster_org: String(who.orgId) };
     event.response.claimsAndScopeOverrideDetails = {
       ...event.response.claimsAndScopeOverrideDetails,
-      idTokenGeneration: { claimsToAddOrOverride: { email } },
-      accessTokenGeneration: { claimsToAddOrOverride: { email } },
+      idTokenGeneration: { claimsToAddOrOverride: claims },
+      accessTokenGeneration: { claimsToAddOrOverride: claims },
     };
   }
   return event;

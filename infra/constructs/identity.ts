@@ -44,7 +44,8 @@ export class RosterIdentity extends Construct {
       selfSignUpEnabled: false,
       signInAliases: { username: true },
       signInCaseSensitive: false,
-      standardAttributes: { email: { required: true, mutable: true }, givenName: { required: false, mutable: true }, familyName: { required: false, mutable: true } },
+      // given_name and family_name, mapped from IdPs, are standard attributes: optional and mutable by default.
+      standardAttributes: { email: { required: true, mutable: true } },
       // An IdP's groups, as Cognito flattens a multi-valued SAML attribute ("[a, b]", ≤ 2,048 characters).
       customAttributes: { groups: new StringAttribute({ mutable: true, minLen: 0, maxLen: 2048 }) },
       passwordPolicy: { minLength: 12, requireLowercase: true, requireUppercase: true, requireDigits: true, requireSymbols: true, tempPasswordValidity: Duration.days(7) },

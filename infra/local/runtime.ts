@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { type BootstrapResult, bootstrap } from '../../lib/org/bootstrap.js';
 import { db } from '../../lib/core/db.js';
 import * as routeTable from '../../functions/routes.js';
-import { digestJob, fallback, handlerRef, routes, streamConsumer } from '../../functions/routes.js';
+import { digestJob, fallback, handlerRef, routes, samlUpkeepJob, streamConsumer } from '../../functions/routes.js';
 import { StartupError, ensureTable, localClient, startDynamoDbLocal } from './dynamodb.js';
 import { startCognitoLocal } from './cognito.js';
 import { startFederation } from './federation/server.js';
@@ -148,12 +148,12 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
       COGNITO_DOMAIN_URL: federation.url,
       COGNITO_SSO_CLIENT_ID: federation.ssoClientId,
       ROSTER_SSO_CALLBACK_URL: federation.callbackUrl,
-      // Local only: metadata URLs may be http, and may point at the dev IdP on this machine.
-      ROSTER_LOCAL: '1',
-      ROSTER_LOCAL_METADATA_HOSTS: new URL(federation.url).host,
       ROSTER_SIGNING_KEY_FILE: ensureSigningKey(config.dataDir),
       ROSTER_OUTBOX_DIR: join(config.dataDir, 'outbox'),
       ROSTER_EXPORT_DIR: join(config.dataDir, 'exports'),
+      // SAML metadata URLs: http is allowed here, and loopback only for this runtime's own user pool (its dev IdP).
+      ROSTER_LOCAL: '1',
+      ROSTER_LOCAL_METADATA_HOSTS: [...new Set([new URL(federation.url).host, `localhost:${new URL(federation.url).port}`, `${host}:${new URL(federation.url).port}`])].join(','),
     });
     process.env.AWS_REGION ??= 'us-east-1';
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
@@ -173,12 +173,15 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
       log,
     });
     cleanups.push(poller.stop);
-    // The scheduler: the daily digest job, run at start and every hour (it digests each closed day once).
+    // The scheduler: the daily digest job and the hourly SAML upkeep, run at start and every hour
+    // (the digest digests each closed day once; certificate warnings are written once each).
     const digest = async () => {
-      try {
-        await (await load(digestJob.handler))({}, lambdaContext(digestJob.handler, randomUUID()));
-      } catch (err) {
-        log(`digest job: ${(err as Error).message}`);
+      for (const job of [digestJob, samlUpkeepJob]) {
+        try {
+          await (await load(job.handler))({}, lambdaContext(job.handler, randomUUID()));
+        } catch (err) {
+          log(`${job.handler} job: ${(err as Error).message}`);
+        }
       }
     };
     let running = digest();

@@ -13,8 +13,11 @@ import { signInKey } from './security.js';
 export interface Verifiers {
   /** Verifies Roster's own access tokens (from personal access tokens). */
   access: (jwt: string) => Promise<AccessClaims>;
-  /** Verifies Cognito access tokens; absent when no user pool is configured. */
-  cognito?: (jwt: string) => Promise<{ username: string; session?: string; expires?: number }>;
+  /**
+   * Verifies Cognito access tokens; absent when no user pool is configured. `orgId`: the
+   * organization a federated (SAML) session is bound to, the one whose IdP signed the person in.
+   */
+  cognito?: (jwt: string) => Promise<{ username: string; session?: string; expires?: number; orgId?: number }>;
 }
 
 type Key = { PK: string; SK: string };
@@ -65,8 +68,8 @@ interface Located extends Caller {
 /**
  * Find the membership a credential names, reading at most one item first: a self-locating legacy
  * token and a Roster access token name it themselves (no read); a Cognito token names a user, whose
- * email claim holds their active organization (one read); any other legacy token is found through
- * its lookup item (one read).
+ * email claim holds their active organization (one read; a SAML session names its organization
+ * itself); any other legacy token is found through its lookup item (one read).
  */
 async function locate(db: Db, authorization: string | undefined, verify: Verifiers): Promise<Located> {
   if (!authorization) throw new AuthenticationError();
@@ -86,10 +89,13 @@ async function locate(db: Db, authorization: string | undefined, verify: Verifie
     return { userId: claims.userId, orgId: claims.orgId, via: 'pat', patHash: claims.patHash };
   }
   if (!verify.cognito) throw new AuthenticationError('Given token not valid for any token type');
-  const { username, session, expires } = await verify.cognito(credential);
+  const { username, session, expires, orgId: bound } = await verify.cognito(credential);
   const claim = await getItem(db, keys.email(username));
-  if (!claim || typeof claim.active_organization !== 'number') throw new AuthenticationError(INACTIVE);
-  return { userId: Number(claim.userId), orgId: claim.active_organization, via: 'cognito', ...(session ? { session: { session, expires: expires ?? 0 } } : {}) };
+  // A session through an organization's IdP acts in that organization only, whatever the user's
+  // active organization says: another organization's IdP never reaches the person's other memberships.
+  const orgId = bound ?? claim?.active_organization;
+  if (!claim || typeof orgId !== 'number') throw new AuthenticationError(INACTIVE);
+  return { userId: Number(claim.userId), orgId, via: 'cognito', ...(session ? { session: { session, expires: expires ?? 0 } } : {}) };
 }
 
 /**

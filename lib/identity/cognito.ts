@@ -42,7 +42,7 @@ export function cognitoVerifier(cfg: CognitoConfig) {
     // aws-jwt-verify fetches over HTTPS only; the local user pool (cognito-local) serves its JWKS over HTTP.
     cfg.issuer.startsWith('http://') ? { jwksCache: new SimpleJwksCache({ fetcher: { fetch: async (uri) => (await fetch(uri)).arrayBuffer() } }) } : undefined,
   );
-  return async (jwt: string): Promise<{ username: string; session: string; expires: number }> => {
+  return async (jwt: string): Promise<{ username: string; session: string; expires: number; orgId?: number }> => {
     try {
       const payload = await verifier.verify(jwt);
       // Cognito's access tokens carry no email of their own: only Roster's trigger adds one (federated users).
@@ -50,7 +50,10 @@ export function cognitoVerifier(cfg: CognitoConfig) {
       if (typeof username !== 'string') throw new Error('no username');
       // One sign-in is one session: Cognito's origin_jti (shared by refreshed tokens), else the token itself.
       const session = String(payload.origin_jti ?? payload.jti ?? hashToken(jwt).slice(0, 32));
-      return { username: username.toLowerCase(), session, expires: payload.exp ?? Math.floor(Date.now() / 1000) + 3600 };
+      // A SAML session is bound to the organization whose IdP signed the person in (Roster's trigger says which).
+      const org = payload.roster_org === undefined ? undefined : Number(payload.roster_org);
+      if (org !== undefined && !(Number.isSafeInteger(org) && org > 0)) throw new Error('bad organization claim');
+      return { username: username.toLowerCase(), session, expires: payload.exp ?? Math.floor(Date.now() / 1000) + 3600, ...(org ? { orgId: org } : {}) };
     } catch {
       throw new AuthenticationError('Given token not valid for any token type');
     }

@@ -98,13 +98,17 @@ describe('saving SAML settings', () => {
     expect([s.mapping_email, s.mapping_first_name, s.mapping_last_name, s.mapping_groups]).toEqual(['emailAddress', 'givenName', 'surname', 'roles']);
     expect(s.mappings.roles_groups).toEqual([['Reviewer', 'Reviewers']]);
     expect(s.mappings.manual_role_management).toBe(true);
+    // Only the mappings changed: nothing to tell Cognito.
+    pool.calls.length = 0;
+    await updateSamlSettings(db, owner, { roles_groups: [['Reviewer', 'Reviewers'], ['Manager', 'Leads']] }, { idp });
+    expect(pool.calls).toEqual([]);
     const view = settingsView(await getSamlSettings(db, 1), { domainUrl: 'https://roster.auth.us-east-1.amazoncognito.com', userPoolId: pool.userPoolId, clientId: pool.clientId, callbackUrl: 'https://app.acme.example/sso/callback' });
     expect(view.acs_url).toBe('https://roster.auth.us-east-1.amazoncognito.com/saml2/idpresponse');
     expect(view.sp_entity_id).toBe(`urn:amazon:cognito:sp:${pool.userPoolId}`);
     const login = new URL(view.login_url!);
     expect(Object.fromEntries(login.searchParams)).toEqual({ identity_provider: 'roster-org-1', response_type: 'code', client_id: pool.clientId, redirect_uri: 'https://app.acme.example/sso/callback', scope: 'openid email profile' });
     expect(view.domain).toBe('acme.example');
-    expect(view.roles_groups).toEqual([['Reviewer', 'Reviewers']]);
+    expect(view.roles_groups).toEqual([['Reviewer', 'Reviewers'], ['Manager', 'Leads']]);
   });
 
   it('refuses a free-mail domain, an unknown preset, an unknown workspace and both kinds of metadata, writing nothing', async () => {

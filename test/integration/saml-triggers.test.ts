@@ -123,8 +123,8 @@ describe('TokenGeneration_HostedAuth: every federated sign-in', () => {
     expect(m.user).toMatchObject({ email: 'kim@acme.example', first_name: 'Kim', last_name: 'Park' });
     expect(await getItem(db, keys.workspaceMember(1, medical, m.user_id))).toBeDefined();
     expect(out.response.claimsAndScopeOverrideDetails).toEqual({
-      idTokenGeneration: { claimsToAddOrOverride: { email: 'kim@acme.example' } },
-      accessTokenGeneration: { claimsToAddOrOverride: { email: 'kim@acme.example' } },
+      idTokenGeneration: { claimsToAddOrOverride: { email: 'kim@acme.example', roster_org: '1' } },
+      accessTokenGeneration: { claimsToAddOrOverride: { email: 'kim@acme.example', roster_org: '1' } },
     });
     const claim = await getItem(db, keys.email('kim@acme.example'));
     expect(claim!.active_organization).toBe(1);
@@ -163,13 +163,14 @@ describe('TokenGeneration_HostedAuth: every federated sign-in', () => {
     }
   });
 
-  it('links an existing Roster user by email: a membership here, their account untouched, this organization active', async () => {
+  it('links an existing Roster user by email: a membership here, their other membership and active organization untouched', async () => {
     const beta = await addMember(db, betaOrg, 'AN', 'sam@acme.example');
     const out = await signIn('00u1sam', { email: 'sam@acme.example', groups: 'Admins' }, { email: 'sam@acme.example', 'custom:groups': 'Admins' });
-    expect(out.response.claimsAndScopeOverrideDetails?.accessTokenGeneration?.claimsToAddOrOverride).toEqual({ email: 'sam@acme.example' });
+    // The session is bound to organization 1, whose IdP signed Sam in.
+    expect(out.response.claimsAndScopeOverrideDetails?.accessTokenGeneration?.claimsToAddOrOverride).toEqual({ email: 'sam@acme.example', roster_org: '1' });
     expect(await member(1, 'sam@acme.example')).toMatchObject({ user_id: beta.userId, role: 'AD', role_source: 'saml' });
     expect(await member(betaOrg, 'sam@acme.example')).toMatchObject({ role: 'AN' });
-    expect((await getItem(db, keys.email('sam@acme.example')))!.active_organization).toBe(1);
+    expect((await getItem(db, keys.email('sam@acme.example')))!.active_organization).toBe(betaOrg);
   });
 
   it('never signs anyone into another organization: org A\'s IdP asserting a user of B is refused, nothing written', async () => {
@@ -183,7 +184,7 @@ describe('TokenGeneration_HostedAuth: every federated sign-in', () => {
 
   it('on a refresh only re-checks that SSO is on and gives the email claim; password users\' tokens are left alone', async () => {
     const r = await preTokenHandler(preToken('roster-org-1_00u1kim', { email: 'kim@acme.example' }, 'TokenGeneration_RefreshTokens'));
-    expect(r.response.claimsAndScopeOverrideDetails?.accessTokenGeneration?.claimsToAddOrOverride).toEqual({ email: 'kim@acme.example' });
+    expect(r.response.claimsAndScopeOverrideDetails?.accessTokenGeneration?.claimsToAddOrOverride).toEqual({ email: 'kim@acme.example', roster_org: '1' });
     const pw = preToken('owner@example.com', { email: 'owner@example.com' }, 'TokenGeneration_Authentication');
     expect((await preTokenHandler(structuredClone(pw))).response).toEqual(pw.response);
     await rejects(preTokenHandler(preToken('roster-org-999_x', { email: 'kim@acme.example' }, 'TokenGeneration_RefreshTokens')), /not enabled/);
@@ -216,14 +217,29 @@ describe('a federated session reaches its membership', () => {
 
   it('in two reads: the token\'s email claim → the email item (active organization) → the membership', async () => {
     const verify = cognitoVerifier({ userPoolId: pool.userPoolId, clientId: 'api-client', ssoClientId: pool.clientId, issuer });
-    const jwt = await sign({ token_use: 'access', client_id: pool.clientId, username: 'roster-org-1_00u1kim', email: 'kim@acme.example', jti: 'j1' });
+    const jwt = await sign({ token_use: 'access', client_id: pool.clientId, username: 'roster-org-1_00u1kim', email: 'kim@acme.example', roster_org: '1', jti: 'j1' });
     const counter = newRoundTrips();
     const a = await roundTrips.run(counter, () => authenticate(db, `Bearer ${jwt}`, { access: async () => { throw new Error('unused'); }, cognito: verify }));
     const kim = (await member(1, 'kim@acme.example'))!;
     expect(a.principal).toMatchObject({ userId: kim.user_id, orgId: 1, role: 'RE', via: 'cognito' });
     expect(counter).toMatchObject({ calls: 2, trips: 2 });
     // A token of another app client is refused.
+
     const foreign = await sign({ token_use: 'access', client_id: 'someone-else', username: 'roster-org-1_00u1kim', email: 'kim@acme.example' });
     await expect(authenticate(db, `Bearer ${foreign}`, { access: async () => { throw new Error('unused'); }, cognito: verify })).rejects.toThrow(/not valid/);
+  });
+
+  it('acts only in the organization whose IdP signed the person in, whatever their active organization', async () => {
+    const verify = cognitoVerifier({ userPoolId: pool.userPoolId, clientId: 'api-client', ssoClientId: pool.clientId, issuer });
+    const verifiers = { access: async () => { throw new Error('unused'); }, cognito: verify };
+    const sam = (await member(1, 'sam@acme.example'))!;
+    // Sam's active organization is Beta (where they are AN); the SSO session through org 1 is in org 1.
+    const a = await authenticate(db, `Bearer ${await sign({ token_use: 'access', client_id: pool.clientId, username: 'roster-org-1_00u1sam', email: 'sam@acme.example', roster_org: '1' })}`, verifiers);
+    expect(a.principal).toMatchObject({ userId: sam.user_id, orgId: 1, role: 'AD' });
+    // Bound to an organization they are no member of: refused, not moved to another one.
+    const nowhere = await sign({ token_use: 'access', client_id: pool.clientId, username: `roster-org-${betaOrg}_00u1kim`, email: 'kim@acme.example', roster_org: String(betaOrg) });
+    await expect(authenticate(db, `Bearer ${nowhere}`, verifiers)).rejects.toThrow(/inactive or deleted/);
+    const junk = await sign({ token_use: 'access', client_id: pool.clientId, username: 'roster-org-1_00u1kim', email: 'kim@acme.example', roster_org: '1; DROP' });
+    await expect(authenticate(db, `Bearer ${junk}`, verifiers)).rejects.toThrow(/not valid/);
   });
 });

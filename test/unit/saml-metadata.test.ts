@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ValidationError } from '../../lib/core/errors.js';
@@ -119,6 +120,19 @@ describe('fetching a metadata URL', () => {
     expect(await refusal(fetchMetadata(`${base}/slow`, local()))).toMatch(/did not answer|timed out/);
     expect(Date.now() - t0).toBeLessThan(3000);
     expect(await refusal(fetchMetadata(`${base}/missing`, local()))).toMatch(/404/);
+  });
+
+  it('verifies the TLS certificate of an https metadata URL (a self-signed one is refused)', async () => {
+    const tls = createTlsServer({ key: cert.keyPem, cert: cert.certPem }, (_req, res) => res.writeHead(200).end(xml));
+    await new Promise<void>((r) => tls.listen(0, '127.0.0.1', () => r()));
+    try {
+      const port = (tls.address() as AddressInfo).port;
+      const msg = await refusal(fetchMetadata(`https://127.0.0.1:${port}/metadata`, { allowHttp: false, loopbackHosts: [`127.0.0.1:${port}`], timeoutMs: 2000 }));
+      expect(msg).toMatch(/TLS certificate is not valid/);
+    } finally {
+      tls.closeAllConnections();
+      await new Promise((r) => tls.close(r));
+    }
   });
 
   it('refuses URLs with credentials and what is not a URL', async () => {

@@ -5,9 +5,8 @@
  */
 import { X509Certificate, createHash } from 'node:crypto';
 import { lookup } from 'node:dns/promises';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { BlockList, isIP } from 'node:net';
+import { BlockList, type Socket, connect as netConnect, isIP } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { DOMParser, type Document, type Element, type Node } from '@xmldom/xmldom';
 import { ValidationError } from '../../core/errors.js';
 
@@ -104,46 +103,56 @@ export async function fetchMetadata(raw: string, policy: FetchPolicy, field = 'm
   const target = addresses[0]!;
 
   const timeout = policy.timeoutMs ?? FETCH_TIMEOUT_MS;
-  return new Promise<string>((resolve, reject) => {
-    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(
-      url,
-      {
-        method: 'GET',
-        headers: { accept: 'application/samlmetadata+xml, application/xml, text/xml' },
-        // Connect to the address just checked, whatever the resolver would say now.
-        lookup: (_h, opts, cb) => {
-          if ((opts as { all?: boolean }).all) (cb as unknown as (e: null, a: { address: string; family: number }[]) => void)(null, [target]);
-          else cb(null, target.address, target.family);
-        },
-        timeout,
-      },
-      (res) => {
-        if (res.statusCode !== 200) {
-          res.resume();
-          const why = res.statusCode && res.statusCode >= 300 && res.statusCode < 400 ? 'redirects are not followed; give the final URL' : `HTTP ${res.statusCode}`;
-          return reject(bad(field, `The metadata URL answered ${res.statusCode}: ${why}.`));
-        }
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_METADATA_BYTES) {
-            req.destroy();
-            reject(bad(field, `The metadata document exceeds ${MAX_METADATA_BYTES} bytes.`));
-          } else chunks.push(c);
-        });
-        res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-        res.on('error', () => reject(bad(field, 'The metadata download failed.')));
-      },
-    );
-    const timer = setTimeout(() => {
-      req.destroy();
-      reject(bad(field, `The metadata URL did not answer within ${timeout / 1000} s.`));
-    }, timeout);
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', (e) => reject(bad(field, `The metadata URL could not be fetched: ${e.message === 'timeout' ? 'timed out' : 'connection failed'}.`)));
-    req.on('close', () => clearTimeout(timer));
-    req.end();
+  const { status, body } = await get(url, target.address, timeout, field);
+  if (status !== 200) {
+    const why = status >= 300 && status < 400 ? 'redirects are not followed; give the final URL' : `HTTP ${status}`;
+    throw bad(field, `The metadata URL answered ${status}: ${why}.`);
+  }
+  return body;
+}
+
+/**
+ * One HTTP/1.0 GET to the checked address (TLS verified against the URL's host name): HTTP/1.0 so
+ * the answer is the rest of the connection, never chunked; stops at the size cap and the timeout.
+ */
+function get(url: URL, address: string, timeout: number, field: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    const socket: Socket =
+      url.protocol === 'https:' ? tlsConnect({ host: address, port, servername: isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'] }) : netConnect({ host: address, port });
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let done = false;
+    const finish = (err: Error | undefined, value?: { status: number; body: string }) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (err) reject(err);
+      else resolve(value!);
+    };
+    const timer = setTimeout(() => finish(bad(field, `The metadata URL did not answer within ${timeout / 1000} s.`)), timeout);
+    socket.once(url.protocol === 'https:' ? 'secureConnect' : 'connect', () => {
+      const path = `${url.pathname}${url.search}`;
+      socket.write(`GET ${path} HTTP/1.0\r\nHost: ${url.host}\r\nAccept: application/samlmetadata+xml, application/xml, text/xml\r\nUser-Agent: Roster\r\nConnection: close\r\n\r\n`);
+    });
+    socket.on('data', (c: Buffer) => {
+      size += c.length;
+      // Headers are allowed a little room beside the body's cap.
+      if (size > MAX_METADATA_BYTES + 16_384) finish(bad(field, `The metadata document exceeds ${MAX_METADATA_BYTES} bytes.`));
+      else chunks.push(c);
+    });
+    socket.on('error', (e) => finish(bad(field, `The metadata URL could not be fetched: ${/certificate|self.signed|altnames/i.test(e.message) ? 'its TLS certificate is not valid' : 'connection failed'}.`)));
+    socket.on('end', () => {
+      const raw = Buffer.concat(chunks);
+      const split = raw.indexOf('\r\n\r\n');
+      const status = Number(/^HTTP\/1\.[01] (\d{3})/.exec(raw.subarray(0, Math.max(split, 0)).toString('latin1'))?.[1]);
+      if (split < 0 || !status) return finish(bad(field, 'The metadata URL did not answer with HTTP.'));
+      const body = raw.subarray(split + 4);
+      if (body.length > MAX_METADATA_BYTES) return finish(bad(field, `The metadata document exceeds ${MAX_METADATA_BYTES} bytes.`));
+      finish(undefined, { status, body: body.toString('utf8') });
+    });
   });
 }
 

@@ -48,7 +48,8 @@ export const DEFAULT_SETTINGS = (orgId: number): SamlSettings => ({
   updated_at: null,
 });
 
-function settingsOf(orgId: number, item: Record<string, unknown> | undefined): SamlSettings {
+/** Settings from their stored item (defaults when there is none). */
+export function settingsOf(orgId: number, item: Record<string, unknown> | undefined): SamlSettings {
   if (!item) return DEFAULT_SETTINGS(orgId);
   const { PK: _pk, SK: _sk, type: _t, _ctx: _c, metadata_sha256: _h, ...rest } = item;
   const s = { ...DEFAULT_SETTINGS(orgId), ...(rest as Partial<SamlSettings>) };
@@ -202,14 +203,10 @@ export async function updateSamlSettings(db: Db, p: Principal, patch: SettingsPa
   await store(db, p.orgId, current, next);
   const idp = deps.idp ?? samlIdentityProviders();
   try {
-    if (next.enabled) {
-      await idp.upsert({
-        orgId: p.orgId,
-        metadata: next.metadata_url ? { url: next.metadata_url } : { xml: next.metadata_xml },
-        attributes: { email: next.mapping_email, first_name: next.mapping_first_name, last_name: next.mapping_last_name, groups: next.mapping_groups },
-        domains: next.domains,
-      });
-    } else if (current.enabled) {
+    // Only what the pool holds sends Cognito calls (IdP changes are limited to about 5 a second per pool).
+    if (next.enabled && (!current.enabled || JSON.stringify(idpConfig(current)) !== JSON.stringify(idpConfig(next)))) {
+      await idp.upsert(idpConfig(next));
+    } else if (!next.enabled && current.enabled) {
       await idp.remove(p.orgId);
     }
   } catch (err) {
@@ -219,6 +216,14 @@ export async function updateSamlSettings(db: Db, p: Principal, patch: SettingsPa
   }
   return next;
 }
+
+/** What the organization's IdP in the pool is made of. */
+const idpConfig = (s: SamlSettings) => ({
+  orgId: s.org_id,
+  metadata: s.metadata_url ? { url: s.metadata_url } : { xml: s.metadata_xml },
+  attributes: { email: s.mapping_email, first_name: s.mapping_first_name, last_name: s.mapping_last_name, groups: s.mapping_groups },
+  domains: s.domains,
+});
 
 /**
  * DELETE /api/saml/settings: back to the defaults (the record stays, as LSE keeps it), the domains
@@ -242,10 +247,14 @@ async function store(db: Db, orgId: number, prev: SamlSettings, next: SamlSettin
   const dropped = prev.domains.filter((d) => !next.domains.includes(d));
   if (added.length + dropped.length > 99) throw new ValidationError('Validation error', { domain: ['Change at most 99 domains in one request.'] });
   const { org_id: _o, ...fields } = next;
+  // An empty map reaches the stream consumer as an attribute value it cannot read (DynamoDB
+  // Streams' `{M: {}}` arrives as `{}`): an empty workspace_ids is left out (it is the default).
+  const { workspace_ids, ...rest } = next.mappings;
   const item = {
     ...keys.samlSettings(orgId),
     type: 'saml_settings',
     ...fields,
+    mappings: Object.keys(workspace_ids).length ? next.mappings : rest,
     // The log shows that the XML changed (its hash), not the XML.
     metadata_sha256: next.metadata_xml ? createHash('sha256').update(next.metadata_xml).digest('hex') : null,
   };

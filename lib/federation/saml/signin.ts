@@ -13,7 +13,6 @@ import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { type Db, getItem } from '../../core/db.js';
 import { withChangeContext } from '../../core/context.js';
 import { DomainError } from '../../core/errors.js';
-import { isActiveMembership } from '../../core/model.js';
 import { keys } from '../../core/table.js';
 import { now } from '../../core/util.js';
 import { updateUser } from '../../org/users.js';
@@ -88,9 +87,10 @@ export interface SignInOutcome {
 /**
  * TokenGeneration_HostedAuth for a federated user: admit (again), provision just in time (a new
  * user and membership with the default role, or a membership for the existing user with that
- * email, or the membership revived), update the names, make the organization the user's active one
- * (so their token reaches this membership: email claim → membership, two reads), and apply the
- * group mappings. All writes are stamped as SAML's, in the organization, by the person signing in.
+ * email, or the membership revived), update the names, and apply the group mappings. All writes
+ * are stamped as SAML's, in the organization, by the person signing in. The token the trigger
+ * then shapes names the person (email) and this organization: the session reaches this membership
+ * in two reads (email claim → membership) and no other organization's.
  * Returns undefined for users who are not federated through one of Roster's IdPs.
  */
 export async function federatedSignIn(db: Db, userName: string, attrs: FederatedAttributes, directory: Directory): Promise<SignInOutcome | undefined> {
@@ -113,8 +113,6 @@ export async function federatedSignIn(db: Db, userName: string, attrs: Federated
       const patch = {
         ...(attrs.given_name !== undefined && names.first_name !== user.first_name ? { first_name: names.first_name } : {}),
         ...(attrs.family_name !== undefined && names.last_name !== user.last_name ? { last_name: names.last_name } : {}),
-        // A deactivated member is refused on every request anyway; their active organization stays.
-        ...(user.active_organization !== orgId && isActiveMembership({ role, deleted_at: null }) ? { active_organization: orgId } : {}),
       };
       if (Object.keys(patch).length) {
         await updateUser(db, { userId: user.id, orgId, role, via: 'cognito', overrides: {}, email }, user.id, patch, directory);
@@ -125,9 +123,9 @@ export async function federatedSignIn(db: Db, userName: string, attrs: Federated
 }
 
 /** TokenGeneration_RefreshTokens for a federated user: no new assertion, so no provisioning; SSO must still be on. */
-export async function federatedRefresh(db: Db, userName: string, email: string | undefined): Promise<string | undefined> {
+export async function federatedRefresh(db: Db, userName: string, email: string | undefined): Promise<{ orgId: number; email: string } | undefined> {
   const orgId = orgOfFederatedUsername(userName);
   if (orgId === undefined) return undefined;
   admissible(await getSamlSettings(db, orgId), email);
-  return email!.trim().toLowerCase();
+  return { orgId, email: email!.trim().toLowerCase() };
 }

@@ -14,7 +14,7 @@ import { withChangeContext } from '../../core/context.js';
 import { keys } from '../../core/table.js';
 import { type Certificate, type FetchPolicy, fetchMetadata, fetchPolicyFromEnv, parseMetadata } from './metadata.js';
 import { type SamlIdentityProviders, samlIdentityProviders } from './idp.js';
-import { type SamlSettings, getSamlSettings } from './settings.js';
+import { type SamlSettings, settingsOf } from './settings.js';
 
 export const WARN_DAYS = 30;
 const DAY = 86_400_000;
@@ -82,7 +82,7 @@ export async function samlUpkeep(db: Db, deps: { idp?: SamlIdentityProviders; at
     const ids = Array.from({ length: Math.min(100, max - first + 1) }, (_, i) => first + i);
     const items = await batchGet(db, ids.map((id) => keys.samlSettings(id)));
     for (const item of items) {
-      const s = await getSamlSettings(db, Number(String(item.PK).slice(4)));
+      const s = settingsOf(Number(String(item.PK).slice(4)), item);
       if (s.enabled) enabled.push(s);
     }
   }
