@@ -151,9 +151,9 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
       ROSTER_SIGNING_KEY_FILE: ensureSigningKey(config.dataDir),
       ROSTER_OUTBOX_DIR: join(config.dataDir, 'outbox'),
       ROSTER_EXPORT_DIR: join(config.dataDir, 'exports'),
-      // SAML metadata URLs: http is allowed here, and loopback only for this runtime's own user pool (its dev IdP).
+      // SAML metadata URLs: http is allowed here, and loopback only for this runtime's own addresses (the dev IdP is on the user pool's).
       ROSTER_LOCAL: '1',
-      ROSTER_LOCAL_METADATA_HOSTS: [...new Set([new URL(federation.url).host, `localhost:${new URL(federation.url).port}`, `${host}:${new URL(federation.url).port}`])].join(','),
+      ROSTER_LOCAL_METADATA_HOSTS: [...new Set([port, Number(new URL(federation.url).port)].flatMap((p) => [`127.0.0.1:${p}`, `localhost:${p}`, `${host}:${p}`]))].join(','),
     });
     process.env.AWS_REGION ??= 'us-east-1';
     process.env.AWS_ACCESS_KEY_ID ??= 'local';
