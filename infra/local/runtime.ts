@@ -4,8 +4,7 @@ import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { type BootstrapResult, bootstrap } from '../../lib/org/bootstrap.js';
 import { db } from '../../lib/core/db.js';
-import * as routeTable from '../../functions/routes.js';
-import { digestJob, fallback, handlerRef, reviewSweepJob, routes, samlUpkeepJob, streamConsumer } from '../../functions/routes.js';
+import { cognitoTriggers, digestJob, fallback, handlerRef, reviewSweepJob, routes, samlUpkeepJob, streamConsumer } from '../../functions/routes.js';
 import { StartupError, ensureTable, localClient, startDynamoDbLocal } from './dynamodb.js';
 import { startCognitoLocal } from './cognito.js';
 import { startFederation } from './federation/server.js';
@@ -65,10 +64,10 @@ const load = async (module: string) => {
  * V2_0 event unless the entry says `version: 'V1_0'` (Roster's pool is on the Essentials plan).
  */
 export function tableTriggers(): TriggerConfig {
-  const table = (routeTable as Record<string, unknown>).cognitoTriggers as Record<string, string | { handler: string; version?: string }> | undefined;
+  const table: Record<string, string | { handler: string; version?: string }> = cognitoTriggers;
   const names: TriggerName[] = ['InboundFederation', 'PreSignUp', 'PostConfirmation', 'PreAuthentication', 'PostAuthentication', 'PreTokenGeneration'];
   const config: TriggerConfig = { handlers: {}, preTokenVersion: 'V2_0' };
-  for (const [key, entry] of Object.entries(table ?? {})) {
+  for (const [key, entry] of Object.entries(table)) {
     const name = names.find((n) => n.toLowerCase() === key.toLowerCase());
     if (!name) continue;
     const { module, export: exported } = handlerRef(typeof entry === 'string' ? entry : entry.handler);
@@ -148,12 +147,12 @@ export async function startRoster(config: RosterConfig): Promise<Roster> {
       COGNITO_DOMAIN_URL: federation.url,
       COGNITO_SSO_CLIENT_ID: federation.ssoClientId,
       ROSTER_SSO_CALLBACK_URL: federation.callbackUrl,
-      // Local only: metadata URLs may be http, and loopback only for this runtime's own addresses (its dev IdP).
-      ROSTER_LOCAL: '1',
-      ROSTER_LOCAL_METADATA_HOSTS: [new URL(federation.url).host, `127.0.0.1:${port}`, `localhost:${port}`, `${host}:${port}`].join(','),
       ROSTER_SIGNING_KEY_FILE: ensureSigningKey(config.dataDir),
       ROSTER_OUTBOX_DIR: join(config.dataDir, 'outbox'),
       ROSTER_EXPORT_DIR: join(config.dataDir, 'exports'),
+      // SAML metadata URLs: http is allowed here, and loopback only for this runtime's own addresses (the dev IdP is on the user pool's).
+      ROSTER_LOCAL: '1',
+      ROSTER_LOCAL_METADATA_HOSTS: [...new Set([port, Number(new URL(federation.url).port)].flatMap((p) => [`127.0.0.1:${p}`, `localhost:${p}`, `${host}:${p}`]))].join(','),
       ROSTER_REVIEWS_DIR: join(config.dataDir, 'reviews'),
     });
     process.env.AWS_REGION ??= 'us-east-1';

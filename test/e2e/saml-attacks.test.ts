@@ -1,16 +1,15 @@
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, createDb } from '../../lib/core/db.js';
 import type { TriggerConfig, TriggerHandler } from '../../infra/local/federation/triggers.js';
 import { tableTriggers } from '../../infra/local/runtime.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';
-import { TestIdp, addProvider, poolUsernames, postResponse, startSignIn } from '../support/saml.js';
+import { TestIdp, addProvider, identityItems, poolUsernames, postResponse, startSignIn } from '../support/saml.js';
 
 // Forged, bent and replayed SAML responses at the local SP (the stand-in's /saml2/idpresponse),
 // with organization 1's SSO saved through /api/saml/settings and Roster's own triggers (each
 // wrapped to record that it ran). Each is refused with a 400 naming the reason before any trigger
-// runs: no user in the pool, no user, membership, assignment or sign-in session in the table, no
-// code. (Refusals by Roster's triggers — foreign domain, another organization's IdP — are in
+// runs: no user in the pool, no user, email claim, membership, assignment or session in the table,
+// no code. (Refusals by Roster's triggers — foreign domain, another organization's IdP — are in
 // saml-flow.test.ts.)
 const events: string[] = [];
 const real = tableTriggers();
@@ -30,20 +29,6 @@ const idp = new TestIdp('https://idp.acme.test');
 const PROVIDER = 'roster-org-1';
 const person = { nameId: 'mallory', attributes: { Email: 'mallory@acme.test', Groups: ['Admins'] } };
 
-/** Keys of the items a sign-in would create: users, email claims, memberships, assignments, sessions, sign-in records. */
-async function identityItems(): Promise<string[]> {
-  const out: string[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await db.doc.send(new ScanCommand({ TableName: db.table, ExclusiveStartKey: start, ConsistentRead: true }));
-    for (const i of page.Items ?? []) {
-      if (['user', 'email', 'membership', 'workspace_member', 'project_member', 'idp_assignment', 'security_event'].includes(String(i.type)) || String(i.PK).startsWith('SAMLSIGNIN#')) out.push(`${i.PK} ${i.SK}`);
-    }
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return out.sort();
-}
-
 beforeAll(async () => {
   expect(Object.keys(real.handlers).sort()).toEqual(['InboundFederation', 'PreSignUp', 'PreTokenGeneration']);
   roster = await startTestRoster({ cognitoTriggers: triggers });
@@ -54,7 +39,7 @@ beforeAll(async () => {
   expect(saved.status).toBe(201);
   // A provider with IdP-initiated sign-in off (the settings service always turns it on).
   await addProvider(pool, 'acme-sp-only', new TestIdp('https://idp.acme.test', idp.key), { idpInit: false });
-  baseline = await identityItems();
+  baseline = await identityItems(db);
 });
 afterAll(() => roster?.stop());
 
@@ -67,7 +52,7 @@ async function refused(r: { status: number; location?: string; text: string }, m
   expect(r.text).toMatch(message);
   expect(events).toEqual([]);
   expect(await poolUsernames(pool)).toEqual([]);
-  expect(await identityItems()).toEqual(baseline);
+  expect(await identityItems(db)).toEqual(baseline);
   const users = await call('GET', '/api/users/', { token: OWNER_TOKEN });
   expect(users.body.map((u: { email: string }) => u.email)).toEqual(['owner@example.com']);
 }

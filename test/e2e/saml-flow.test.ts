@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, createDb } from '../../lib/core/db.js';
 import { otherOrg } from '../support/db.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';
-import { TestIdp, poolUsernames, postResponse, redeem, signInOverHttp, startSignIn } from '../support/saml.js';
+import { TestIdp, identityItems, poolUsernames, postResponse, redeem, signInOverHttp, startSignIn } from '../support/saml.js';
 
 // SSO end to end over HTTP with Roster's own triggers (functions/cognito/, from the route table),
 // configured through /api/saml/settings: the mapping rules through sign-ins, and the refusals only
@@ -125,12 +125,14 @@ describe('just-in-time provisioning and group mappings through sign-ins', () => 
 describe('refusals by Roster\'s triggers: nothing is created', () => {
   async function refusedSignIn(nameId: string, email: string, provider = PROVIDER_A, idp = idpA, groups?: string[]) {
     const before = await rosterUsers();
+    const items = await identityItems(db);
     const { requestId, relayState } = await startSignIn(pool, provider);
     const r = await postResponse(pool, idp.response(pool, { inResponseTo: requestId, nameId, attributes: { Email: email, ...(groups ? { Groups: groups } : {}) } }), relayState);
     expect(r.status).toBe(400);
     expect(r.location).toBeUndefined();
     expect(await poolUsernames(pool)).not.toContain(`${provider}_${nameId}`);
     expect(await rosterUsers()).toEqual(before);
+    expect(await identityItems(db)).toEqual(items);
     return r.text;
   }
 

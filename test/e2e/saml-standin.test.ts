@@ -1,5 +1,7 @@
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { inflateRawSync } from 'node:zlib';
 import {
   CreateIdentityProviderCommand,
   DeleteIdentityProviderCommand,
@@ -190,6 +192,25 @@ describe('federated sign-in through the hosted endpoints', () => {
     expect(await poolUser(pool, 'acme_u-2002')).toMatchObject({ given_name: 'Bob', 'custom:groups': '[A, B]' });
     await signInOverHttp(pool, 'acme', idp, { nameId: 'U-2002', attributes: { Email: 'bob@acme.test', Groups: ['Solo group'] } });
     expect((await poolUser(pool, 'acme_u-2002'))!['custom:groups']).toBe('Solo group');
+  });
+
+  it('PKCE (S256): the code is redeemed only with the verifier; the nonce comes back in the ID token', async () => {
+    const verifier = randomBytes(32).toString('base64url');
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const q = new URLSearchParams({ identity_provider: 'acme', response_type: 'code', client_id: pool.ssoClientId, redirect_uri: pool.callbackUrl, code_challenge: challenge, code_challenge_method: 'S256', nonce: 'n-0S6' });
+    const to = new URL((await fetch(`${pool.endpoint}/oauth2/authorize?${q}`, { redirect: 'manual' })).headers.get('location')!);
+    const requestId = /ID="([^"]+)"/.exec(inflateRawSync(Buffer.from(to.searchParams.get('SAMLRequest')!, 'base64')).toString())![1]!;
+    const r = await postResponse(pool, idp.response(pool, { inResponseTo: requestId, nameId: 'U-5005', attributes: { Email: 'pkce@acme.test' } }), to.searchParams.get('RelayState')!);
+    const code = new URL(r.location!).searchParams.get('code')!;
+    const token = (extra: Record<string, string>) =>
+      fetch(`${pool.endpoint}/oauth2/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ grant_type: 'authorization_code', code, client_id: pool.ssoClientId, redirect_uri: pool.callbackUrl, ...extra }) });
+    expect((await token({})).status).toBe(400);
+    expect((await token({ code_verifier: 'wrong' })).status).toBe(400);
+    const ok = await token({ code_verifier: verifier });
+    expect(ok.status).toBe(200);
+    expect(decodeJwt(((await ok.json()) as { id_token: string }).id_token).nonce).toBe('n-0S6');
+    const plain = await fetch(`${pool.endpoint}/oauth2/authorize?${new URLSearchParams({ ...Object.fromEntries(q), code_challenge_method: 'plain' })}`, { redirect: 'manual' });
+    expect(new URL(plain.headers.get('location')!).searchParams.get('error')).toBe('invalid_request');
   });
 
   it('a trigger refusing the sign-up fails the sign-in with its message and creates no user', async () => {

@@ -18,6 +18,8 @@ import { localCognitoClient } from '../../infra/local/cognito.js';
 import { type ResponseSpec, buildResponse, signResponse } from '../../infra/local/federation/idp-response.js';
 import { type KeyPair, certBody, selfSigned } from '../../infra/local/federation/x509.js';
 import type { Roster } from '../../infra/local/runtime.js';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import type { Db } from '../../lib/core/db.js';
 
 export interface TestCert {
   certPem: string;
@@ -178,3 +180,22 @@ export async function poolUsernames(pool: Pool): Promise<string[]> {
 }
 
 export const decodeJwt = (jwt: string) => JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as Record<string, any>;
+
+/**
+ * Keys of the items a sign-in makes of a person: users, email claims, memberships, assignments and
+ * sessions (security events). Not InboundFederation's 15-minute note of whether the groups attribute
+ * came (SAMLSIGNIN#…): that trigger runs before Cognito maps attributes, so a sign-in refused at the
+ * mapping (a value over 2,048 characters) leaves it, in AWS as here.
+ */
+export async function identityItems(db: Db): Promise<string[]> {
+  const out: string[] = [];
+  let start: Record<string, unknown> | undefined;
+  do {
+    const page = await db.doc.send(new ScanCommand({ TableName: db.table, ExclusiveStartKey: start, ConsistentRead: true }));
+    for (const i of page.Items ?? []) {
+      if (['user', 'email', 'membership', 'workspace_member', 'project_member', 'idp_assignment', 'security_event'].includes(String(i.type))) out.push(`${i.PK} ${i.SK}`);
+    }
+    start = page.LastEvaluatedKey;
+  } while (start);
+  return out.sort();
+}

@@ -39,6 +39,9 @@ const json = (status: number, body: unknown): Reply => ({ status, headers: { 'co
 type Client = Record<string, unknown> & { ClientId: string; CallbackURLs?: string[]; AllowedOAuthFlows?: string[]; AllowedOAuthScopes?: string[]; SupportedIdentityProviders?: string[]; AllowedOAuthFlowsUserPoolClient?: boolean; ClientSecret?: string };
 type Attr = { Name: string; Value?: string };
 
+/** A sign-in's OAuth side: whom the code goes to, and what the client asked for. */
+type Target = { client: Client; redirectUri: string; state?: string; scopes: string[]; provider: StoredProvider; codeChallenge?: string; nonce?: string };
+
 /** An OAuth error sent back to the client's redirect URI (after redirect_uri itself checked out). */
 class RedirectError extends Error {
   constructor(
@@ -70,7 +73,7 @@ export class HostedEndpoints {
   }
 
   /** What /oauth2/authorize and an IdP-initiated RelayState both carry, checked the way Cognito checks it. */
-  private async oauthRequest(q: URLSearchParams): Promise<{ client: Client; redirectUri: string; state?: string; scopes: string[]; provider: StoredProvider } | Reply> {
+  private async oauthRequest(q: URLSearchParams): Promise<Target | Reply> {
     const client = await this.client(q.get('client_id'));
     if (!client) return errorPage('invalid_request: client_id is missing or names no app client of this user pool.');
     const redirectUri = q.get('redirect_uri');
@@ -92,7 +95,9 @@ export class HostedEndpoints {
         throw new RedirectError('invalid_request', `${name ? `identity_provider ${name}` : `idp_identifier ${identifier}`} is not enabled for this app client.`);
       }
       if (provider.ProviderType !== 'SAML') throw new RedirectError('invalid_request', 'The local user pool federates SAML providers only.');
-      return { client, redirectUri, state, scopes, provider };
+      const codeChallenge = q.get('code_challenge') ?? undefined;
+      if (codeChallenge && q.get('code_challenge_method') !== 'S256') throw new RedirectError('invalid_request', 'code_challenge_method must be S256.');
+      return { client, redirectUri, state, scopes, provider, codeChallenge, nonce: q.get('nonce') ?? undefined };
     } catch (err) {
       if (!(err instanceof RedirectError)) throw err;
       return redirect(redirectUri, { error: err.code, error_description: err.message, ...(state ? { state } : {}) });
@@ -105,7 +110,7 @@ export class HostedEndpoints {
     const relay = randomBytes(24).toString('base64url');
     try {
       const { url, requestId } = await authnRequestUrl(req.provider, this.sp, this.o.store, relay);
-      const session: AuthSession = { provider: req.provider.ProviderName, clientId: req.client.ClientId, redirectUri: req.redirectUri, state: req.state, scopes: req.scopes, requestId, expires: Date.now() + REQUEST_TTL_MS };
+      const session: AuthSession = { provider: req.provider.ProviderName, clientId: req.client.ClientId, redirectUri: req.redirectUri, state: req.state, scopes: req.scopes, codeChallenge: req.codeChallenge, nonce: req.nonce, requestId, expires: Date.now() + REQUEST_TTL_MS };
       this.o.store.change((d) => (d.sessions[relay] = session));
       return { status: 302, headers: { location: url } };
     } catch (err) {
@@ -125,12 +130,12 @@ export class HostedEndpoints {
     const relay = form.get('RelayState') ?? '';
     const pending = this.o.store.data.sessions[relay];
     const session = pending && pending.expires > Date.now() ? pending : undefined;
-    let target: { client: Client; redirectUri: string; state?: string; scopes: string[]; provider: StoredProvider };
+    let target: Target;
     if (session) {
       const client = await this.client(session.clientId);
       const provider = this.o.store.provider(this.o.userPoolId, session.provider);
       if (!client || !provider) return errorPage('invalid_request: the app client or identity provider of this sign-in is gone.');
-      target = { client, provider, redirectUri: session.redirectUri, state: session.state, scopes: session.scopes };
+      target = { client, provider, redirectUri: session.redirectUri, state: session.state, scopes: session.scopes, codeChallenge: session.codeChallenge, nonce: session.nonce };
     } else {
       const params = new URLSearchParams(relay);
       if (!params.get('client_id')) return errorPage('invalid_request: RelayState names no pending sign-in (they last 5 minutes) and carries no client_id for an IdP-initiated one.');
@@ -141,10 +146,10 @@ export class HostedEndpoints {
     try {
       const assertion = await validateResponse(encoded, target.provider, this.sp, this.o.store, session);
       if (session) this.o.store.change((d) => delete d.sessions[relay]);
-      const tokens = await this.signIn(target.provider, target.client, assertion, target.scopes);
+      const tokens = await this.signIn(target.provider, target.client, assertion, target.scopes, target.nonce);
       const code = randomBytes(24).toString('base64url');
       for (const [k, v] of this.codes) if (v.expires < Date.now()) this.codes.delete(k);
-      this.codes.set(hash(code), { clientId: target.client.ClientId, redirectUri: target.redirectUri, tokens, expires: Date.now() + REQUEST_TTL_MS });
+      this.codes.set(hash(code), { clientId: target.client.ClientId, redirectUri: target.redirectUri, codeChallenge: target.codeChallenge, tokens, expires: Date.now() + REQUEST_TTL_MS });
       return redirect(target.redirectUri, { code, ...(target.state ? { state: target.state } : {}) });
     } catch (err) {
       if (err instanceof SignInError || err instanceof TriggerError) return errorPage(err.message);
@@ -168,7 +173,7 @@ export class HostedEndpoints {
    * update the mapped attributes the assertion carries → PreAuthentication → PostAuthentication,
    * and TokenGeneration_HostedAuth. A refusal before the user exists writes nothing.
    */
-  private async signIn(p: StoredProvider, client: Client, a: Assertion, scopes: string[]): Promise<ReturnType<typeof issueTokens>> {
+  private async signIn(p: StoredProvider, client: Client, a: Assertion, scopes: string[], nonce?: string): Promise<ReturnType<typeof issueTokens>> {
     // Roster's pool is case-insensitive: Cognito keeps the username lower-cased.
     const username = `${p.ProviderName}_${a.nameId}`.toLowerCase();
     const caller: Caller = { region: this.o.region, userPoolId: this.o.userPoolId, clientId: client.ClientId, userName: username };
@@ -196,7 +201,7 @@ export class HostedEndpoints {
         await this.o.forward('AdminCreateUser', { UserPoolId: this.o.userPoolId, Username: username, MessageAction: 'SUPPRESS', UserAttributes: Object.entries(attrs).map(([Name, Value]) => ({ Name, Value })) });
       } catch (err) {
         // A concurrent first sign-in of the same person made the user a moment ago: this one is a later sign-in.
-        if (err instanceof AwsError && err.type === 'UsernameExistsException') return this.signIn(p, client, a, scopes);
+        if (err instanceof AwsError && err.type === 'UsernameExistsException') return this.signIn(p, client, a, scopes, nonce);
         throw err;
       }
       await this.addToProviderGroup(username, p.ProviderName);
@@ -241,6 +246,7 @@ export class HostedEndpoints {
       idOverrides: v2 ? details?.idTokenGeneration : details,
       accessOverrides: v2 ? details?.accessTokenGeneration : undefined,
       groupsOverride: details?.groupOverrideDetails?.groupsToOverride,
+      nonce,
     });
   }
 
@@ -273,6 +279,10 @@ export class HostedEndpoints {
     const issued = this.codes.get(hash(code));
     if (!issued || issued.expires < Date.now() || issued.clientId !== client.ClientId) return json(400, { error: 'invalid_grant' });
     if (form.get('redirect_uri') !== issued.redirectUri) return json(400, { error: 'invalid_grant' });
+    if (issued.codeChallenge) {
+      const verifier = form.get('code_verifier') ?? '';
+      if (createHash('sha256').update(verifier).digest('base64url') !== issued.codeChallenge) return json(400, { error: 'invalid_grant' });
+    }
     this.codes.delete(hash(code));
     return json(200, { ...issued.tokens, token_type: 'Bearer' });
   }

@@ -79,6 +79,8 @@ export async function startFederation(cfg: FederationConfig): Promise<Federation
       res.end(err.status === 413 ? 'Request body too large.' : 'Internal error in the local user pool stand-in.');
     });
   });
+  // Longer than clients keep idle connections (undici: 4 s), so a client never reuses one this server is closing.
+  server.keepAliveTimeout = 65_000;
   const send = (res: ServerResponse, r: Reply) => {
     res.writeHead(r.status, r.headers ?? {});
     res.end(r.body);
@@ -132,7 +134,11 @@ export async function startFederation(cfg: FederationConfig): Promise<Federation
     server.listen(cfg.port, cfg.host, () => resolve((server.address() as { port: number }).port));
   });
   const base = `http://${cfg.host === '0.0.0.0' ? '127.0.0.1' : cfg.host}:${port}`;
-  const stop = () => new Promise<void>((r) => server.close(() => r()));
+  const stop = () =>
+    new Promise<void>((r) => {
+      server.close(() => r());
+      server.closeIdleConnections();
+    });
   try {
     const callbackUrl = `${base}/dev/callback`;
     const ssoClientId = await ensureSsoClient(api, cfg, callbackUrl);

@@ -21,6 +21,9 @@ export interface AuthSession {
   redirectUri: string;
   state?: string;
   scopes: string[];
+  /** PKCE (S256) and OpenID Connect's nonce, as the client sent them to /oauth2/authorize. */
+  codeChallenge?: string;
+  nonce?: string;
   /** The AuthnRequest's ID (SP-initiated); a response must answer this one. */
   requestId?: string;
   expires: number;
@@ -29,6 +32,7 @@ export interface AuthSession {
 export interface IssuedCode {
   clientId: string;
   redirectUri: string;
+  codeChallenge?: string;
   tokens: { access_token: string; id_token: string; refresh_token: string; expires_in: number };
   expires: number;
 }

@@ -32,6 +32,7 @@ export interface TokenInput {
   idOverrides?: { claimsToAddOrOverride?: Record<string, unknown>; claimsToSuppress?: string[] };
   accessOverrides?: { claimsToAddOrOverride?: Record<string, unknown>; claimsToSuppress?: string[]; scopesToAdd?: string[]; scopesToSuppress?: string[] };
   groupsOverride?: string[];
+  nonce?: string;
 }
 
 /** Claims a trigger may not touch (Cognito ignores them in claimsToAddOrOverride / claimsToSuppress). */
@@ -88,6 +89,7 @@ export function issueTokens(t: TokenInput): { access_token: string; id_token: st
     exp: now + t.idTtl,
     iat: now,
     jti: randomUUID(),
+    ...(t.nonce ? { nonce: t.nonce } : {}),
   };
   override(id, t.idOverrides);
   // Cognito's refresh tokens are opaque (encrypted); this one is a random handle that is never redeemed here.
