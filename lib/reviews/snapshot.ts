@@ -5,7 +5,8 @@
  * redelivered stream record writes the same items again and moves nothing. The instance's change
  * brings the next slice. Memory is one slice whatever the organization's size; time is linear.
  *
- * A slice of grants costs one Query of the range, then in parallel BatchGets (100 keys each, all at
+ * A slice of grants costs one Query of the range, one index Query per person for their newest
+ * activity entry (32 at once; `inactive` is measured from it and `last_activity`), then in parallel BatchGets (100 keys each, all at
  * once) of the people's memberships, their IdP assignment records (and the SCIM/SAML settings) and
  * the previous instance's items for the same grants, then BatchWrites of the items (8 at once) and
  * one conditional update.
@@ -40,6 +41,40 @@ const readAll = async (db: Db, keyList: { PK: string; SK: string }[]): Promise<I
   for (let i = 0; i < keyList.length; i += 100) chunks.push(keyList.slice(i, i + 100));
   return (await Promise.all(chunks.map((c) => batchGet(db, c, true)))).flat();
 };
+
+/** How many of a slice's last-activity Queries run at once. */
+const ACTIVITY_PARALLEL = 32;
+
+/**
+ * When each person was last active: the later of their `last_activity` and their newest activity
+ * entry as actor (a sign-in, or any change they made): one index Query each (GSI1, newest first,
+ * one item), a bounded number at once.
+ */
+async function lastSeen(db: Db, orgId: number, members: Membership[]): Promise<Map<number, string | null>> {
+  const out = new Map<number, string | null>();
+  const queue = [...members];
+  const worker = async () => {
+    for (let m = queue.shift(); m; m = queue.shift()) {
+      const r = await db.doc.send(
+        new QueryCommand({
+          TableName: db.table,
+          IndexName: 'GSI1',
+          KeyConditionExpression: 'GSI1PK = :k',
+          ExpressionAttributeValues: { ':k': keys.logByActor(orgId, m.user_id) },
+          ScanIndexForward: false,
+          Limit: 1,
+          ProjectionExpression: '#at',
+          ExpressionAttributeNames: { '#at': 'at' },
+        }),
+      );
+      const logged = r.Items?.[0]?.at as string | undefined;
+      const own = m.user?.last_activity ?? null;
+      out.set(m.user_id, logged && (!own || logged > own) ? logged : own);
+    }
+  };
+  await Promise.all(Array.from({ length: ACTIVITY_PARALLEL }, worker));
+  return out;
+}
 
 /** Grants per slice. */
 export const SLICE = 500;
@@ -297,6 +332,7 @@ async function grantSlice(db: Db, inst: ReviewInstance): Promise<void> {
     scopeManagers.set(scope, [...(scopeManagers.get(scope) ?? []), Number(ma)]);
   }
   const inactiveBefore = new Date(Date.parse(inst.started_at) - inst.settings.inactivity_days * 86_400_000).toISOString();
+  const seen = await lastSeen(db, orgId, [...members.values()].filter((mm) => inPopulation(inst, mm)));
 
   const out: ReviewItem[] = [];
   for (const g of all) {
@@ -308,7 +344,8 @@ async function grantSlice(db: Db, inst: ReviewInstance): Promise<void> {
     const prev = before.get(`${g.userId}|${g.grant}`);
     const flags = new Set<Flag>();
     if (m.role === 'OW' || m.role === 'AD') flags.add('privileged');
-    if (!m.user.last_activity || m.user.last_activity < inactiveBefore) flags.add('inactive');
+    const active = seen.get(g.userId) ?? null;
+    if (!active || active < inactiveBefore) flags.add('inactive');
     if (reason.kind === 'none') flags.add('unexplained');
     if (reason.kind === 'idp') flags.add('idp_managed');
     if (inst.previous_instance !== null && !prev) flags.add('new');
@@ -327,7 +364,7 @@ async function grantSlice(db: Db, inst: ReviewInstance): Promise<void> {
       role,
       organization_role: m.role as ActiveRole,
       role_source: (phase.kind === 'project_role' ? (g.item.role_source as string) : (m.role_source as string)) ?? null,
-      last_activity: m.user.last_activity ?? null,
+      last_activity: seen.get(g.userId) ?? null,
       reason,
       flags: FLAGS.filter((f) => flags.has(f)),
       previous: prev && flags.has('changed') ? { role: (prev.role as string | null) ?? null } : null,

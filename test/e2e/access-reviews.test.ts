@@ -108,8 +108,16 @@ beforeAll(async () => {
   const { user } = await withChangeContext({ source: 'scim' }, () => provisionMember(db, 1, { email: 'scim@example.com' }, 'scim'));
   await withChangeContext({ source: 'scim' }, () => applyMappings(db, { orgId: 1, userId: user.id, groups: ['eng'], source: 'scim', mappings }));
   m.SCIM = { userId: user.id, email: user.email, token: '' };
-  // An annotator not seen for 200 days.
-  await db.doc.send(new UpdateCommand({ TableName: db.table, Key: keys.membership(1, m.AN2!.userId), UpdateExpression: 'SET #u.last_activity = :t', ExpressionAttributeNames: { '#u': 'user' }, ExpressionAttributeValues: { ':t': new Date(Date.now() - 200 * 86_400_000).toISOString() } }));
+  // An annotator not seen for 200 days; a Manager whose last_activity is as old but who changed something just now (the activity log says so).
+  const longAgo = new Date(Date.now() - 200 * 86_400_000).toISOString();
+  for (const u of [m.AN2!, m.MA!]) {
+    await db.doc.send(new UpdateCommand({ TableName: db.table, Key: keys.membership(1, u.userId), UpdateExpression: 'SET #u.last_activity = :t', ExpressionAttributeNames: { '#u': 'user' }, ExpressionAttributeValues: { ':t': longAgo } }));
+  }
+  expect((await call('PATCH', '/api/current-user', { token: m.MA!.token, body: { first_name: 'Max' } })).status).toBe(200);
+  for (let tries = 0; !(await get(`/api/activity-logs/?user=${m.MA!.userId}`)).recordsFiltered; tries++) {
+    expect(tries).toBeLessThan(600);
+    await new Promise((res) => setTimeout(res, 200));
+  }
 }, 180_000);
 afterAll(async () => {
   delete process.env.ROSTER_REVIEW_SWEEP_MS;
@@ -209,6 +217,9 @@ describe('review instances', () => {
     const unexplained = find(m.AN2!, `W#${pad(ws2)}`);
     expect(unexplained.reason).toEqual({ kind: 'none' });
     expect(unexplained.flags).toEqual(expect.arrayContaining(['unexplained', 'inactive']));
+    // Inactivity counts the activity log: the Manager's last_activity is old, but they acted today.
+    expect(firstItems.filter((i) => i.flags.includes('inactive')).map((i) => i.user_id)).toEqual(firstItems.filter((i) => i.user_id === m.AN2!.userId).map((i) => i.user_id));
+    expect(Date.parse(find(m.MA!, 'R').last_activity)).toBeGreaterThan(Date.now() - 3_600_000);
     const idp = find(m.SCIM!, `W#${pad(ws1)}`);
     expect(idp.reason).toMatchObject({ kind: 'idp', source: 'scim', group: 'eng', mapping_status: 'configured' });
     expect(idp.flags).toContain('idp_managed');
