@@ -281,6 +281,18 @@ describe('review instances', () => {
     expect((await get(`/api/access-reviews/instances/?definition=${def}`)).results.map((i: any) => i.id)).toEqual([second.id, first.id]);
   });
 
+  it('enter the activity log: the definition created, the instance started by its starter and opened, not each slice', async () => {
+    let actions: string[] = [];
+    for (let tries = 0; tries < 100; tries++) {
+      const log = await get('/api/activity-logs/?search=access_review&length=-1');
+      actions = log.data.filter((e: any) => (e.resource_type === 'access_review' && e.resource_id === first.id) || (e.resource_type === 'access_review_definition' && e.resource_id === def)).map((e: any) => `${e.action}:${e.user_id}`);
+      if (actions.includes('access_review.open:1')) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    expect(actions.filter((a) => a.startsWith('access_review.')).sort()).toEqual(['access_review.open:1', 'access_review.started:1'].sort());
+    expect(actions).toContain('access_review_definition.created:1');
+  });
+
   it('are started once when two starts race (the other is 409)', async () => {
     const d = (await definition({ title: 'Race', scope: { grants: ['organization_role'] } })).body.id;
     const [a, b] = await Promise.all([call('POST', `/api/access-reviews/definitions/${d}/start`, { token: T }), call('POST', `/api/access-reviews/definitions/${d}/start`, { token: T })]);
