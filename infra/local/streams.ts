@@ -33,6 +33,22 @@ interface Checkpoints {
   shards: Record<string, string | 'closed'>;
 }
 
+type Wire = Record<string, unknown>;
+
+/**
+ * An attribute value as the stream's JSON carries it. The SDK reads `{"M": {}}` (an empty map)
+ * back as `{}`, which unmarshall refuses; Lambda's event, which is that JSON, has `{"M": {}}`.
+ */
+function wire(v: unknown): unknown {
+  if (!v || typeof v !== 'object') return v;
+  const a = v as Wire;
+  if (Object.keys(a).length === 0) return { M: {} };
+  if (a.M && typeof a.M === 'object') return { M: image(a.M as Wire) };
+  if (Array.isArray(a.L)) return { L: a.L.map(wire) };
+  return a;
+}
+const image = (i: Wire | undefined) => (i ? Object.fromEntries(Object.entries(i).map(([k, v]) => [k, wire(v)])) : undefined);
+
 /** Stream record as the Lambda event source mapping delivers it (dates as epoch seconds). */
 function toLambdaRecord(r: _Record, streamArn: string): DynamoDBRecord {
   const d = r.dynamodb ?? {};
@@ -46,8 +62,8 @@ function toLambdaRecord(r: _Record, streamArn: string): DynamoDBRecord {
     dynamodb: {
       ApproximateCreationDateTime: d.ApproximateCreationDateTime ? Math.floor(new Date(d.ApproximateCreationDateTime).getTime() / 1000) : undefined,
       Keys: d.Keys as never,
-      NewImage: d.NewImage as never,
-      OldImage: d.OldImage as never,
+      NewImage: image(d.NewImage as Wire | undefined) as never,
+      OldImage: image(d.OldImage as Wire | undefined) as never,
       SequenceNumber: d.SequenceNumber,
       SizeBytes: d.SizeBytes,
       StreamViewType: d.StreamViewType,

@@ -2,6 +2,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { DynamoDBBatchResponse, DynamoDBRecord, DynamoDBStreamEvent } from 'aws-lambda';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startStreamPoller } from '../../infra/local/streams.js';
@@ -43,6 +44,24 @@ describe('local stream poller', () => {
     expect(typeof seen[0]!.dynamodb!.ApproximateCreationDateTime).toBe('number');
     await new Promise((r) => setTimeout(r, 300));
     expect(seen).toHaveLength(5);
+  });
+
+  it('delivers empty maps and lists as Lambda does ({"M": {}}), so the images unmarshall', async () => {
+    const db = await freshTable('stream');
+    const seen: DynamoDBRecord[] = [];
+    const poller = startStreamPoller({
+      endpoint: endpoint(),
+      streamArn: db.streamArn,
+      intervalMs: 20,
+      handler: async () => async (event: DynamoDBStreamEvent) => {
+        seen.push(...event.Records);
+      },
+    });
+    pollers.push(poller);
+    await db.doc.send(new PutCommand({ TableName: db.table, Item: { PK: 'ORG#0000000001', SK: 'EMPTY', m: {}, nested: { inner: {}, list: [{}] }, l: [] } }));
+    await until(() => seen.length === 1);
+    const { _ctx, ...item } = unmarshall(seen[0]!.dynamodb!.NewImage as never);
+    expect(item).toEqual({ PK: 'ORG#0000000001', SK: 'EMPTY', m: {}, nested: { inner: {}, list: [{}] }, l: [] });
   });
 
   it('retries from the first failed record, and sends a poison record to the failure folder without blocking the rest', async () => {
