@@ -220,6 +220,20 @@ const KINDS: Record<string, Kind> = {
     removed: () => 'removed',
     subject: (i) => num(i.user_id),
   },
+  review_definition: {
+    resource: 'access_review_definition',
+    id: (i) => num(i.id),
+    // Moved on by each start (and the scheduler's): the instance entries say so.
+    ignore: ['last_instance', 'updated_at'],
+  },
+  review_instance: {
+    resource: 'access_review',
+    id: (i) => num(i.id),
+    created: 'started',
+    // The snapshot's progress is the system's business; its start and status changes are the auditable acts.
+    ignore: ['phase', 'cursor', 'admin_ids', 'manager_ids', 'manager_scopes', 'snapshot'],
+    modified: (c, _b, a) => (c.has('status') ? String(a.status) : 'updated'),
+  },
   export: {
     resource: 'activity_log',
     id: () => null,

@@ -172,6 +172,7 @@ export interface ReviewItem {
   /** The person's organization role at the snapshot. */
   organization_role: ActiveRole;
   role_source: string | null;
+  /** The later of the member's `last_activity` and their newest activity entry as actor (a sign-in, a change they made). */
   last_activity: string | null;
   reason: Reason;
   flags: Flag[];

@@ -5,9 +5,11 @@
  * redelivered stream record writes the same items again and moves nothing. The instance's change
  * brings the next slice. Memory is one slice whatever the organization's size; time is linear.
  *
- * A slice of grants costs one Query of the range, then in parallel one BatchGet each of the
- * people's memberships, their IdP assignment records (and the SCIM/SAML settings) and the previous
- * instance's items for the same grants, then BatchWrites of the items and one conditional update.
+ * A slice of grants costs one Query of the range, one index Query per person for their newest
+ * activity entry (32 at once; `inactive` is measured from it and `last_activity`), then in parallel BatchGets (100 keys each, all at
+ * once) of the people's memberships, their IdP assignment records (and the SCIM/SAML settings) and
+ * the previous instance's items for the same grants, then BatchWrites of the items (8 at once) and
+ * one conditional update.
  */
 import { QueryCommand, type QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type Db, batchGet, batchWrite, getItem, isConditionFailure } from '../core/db.js';
@@ -32,6 +34,47 @@ import {
   reviewKeys,
   snapshotHasher,
 } from './model.js';
+
+/** BatchGet of many keys, 100 a call, the calls in parallel (a slice's reads are independent). */
+const readAll = async (db: Db, keyList: { PK: string; SK: string }[]): Promise<Item[]> => {
+  const chunks: { PK: string; SK: string }[][] = [];
+  for (let i = 0; i < keyList.length; i += 100) chunks.push(keyList.slice(i, i + 100));
+  return (await Promise.all(chunks.map((c) => batchGet(db, c, true)))).flat();
+};
+
+/** How many of a slice's last-activity Queries run at once. */
+const ACTIVITY_PARALLEL = 32;
+
+/**
+ * When each person was last active: the later of their `last_activity` and their newest activity
+ * entry as actor (a sign-in, or any change they made): one index Query each (GSI1, newest first,
+ * one item), a bounded number at once.
+ */
+async function lastSeen(db: Db, orgId: number, members: Membership[]): Promise<Map<number, string | null>> {
+  const out = new Map<number, string | null>();
+  const queue = [...members];
+  const worker = async () => {
+    for (let m = queue.shift(); m; m = queue.shift()) {
+      const r = await db.doc.send(
+        new QueryCommand({
+          TableName: db.table,
+          IndexName: 'GSI1',
+          KeyConditionExpression: 'GSI1PK = :k',
+          ExpressionAttributeValues: { ':k': keys.logByActor(orgId, m.user_id) },
+          ScanIndexForward: false,
+          Limit: 1,
+          ProjectionExpression: '#at',
+          ExpressionAttributeNames: { '#at': 'at' },
+        }),
+      );
+      const logged = r.Items?.[0]?.at as string | undefined;
+      const own = m.user?.last_activity ?? null;
+      out.set(m.user_id, logged && (!own || logged > own) ? logged : own);
+    }
+  };
+  await Promise.all(Array.from({ length: ACTIVITY_PARALLEL }, worker));
+  return out;
+}
 
 /** Grants per slice. */
 export const SLICE = 500;
@@ -274,9 +317,9 @@ async function grantSlice(db: Db, inst: ReviewInstance): Promise<void> {
   const managersMode = inst.settings.reviewers.mode === 'managers';
   const projectIds = managersMode ? [...new Set(all.map((g) => g.projectId).filter((p): p is number => p !== null))] : [];
   const [memberItems, support, previous] = await Promise.all([
-    phase.kind === 'organization_role' ? Promise.resolve(page.items) : batchGet(db, userIds.map((u) => keys.membership(orgId, u)), true),
-    batchGet(db, [keys.scimSettings(orgId), { PK: keys.organization(orgId).PK, SK: 'SAML' }, ...all.map((g) => assignmentKey(orgId, phase.kind, g)), ...projectIds.map((p) => keys.project(orgId, p))], true),
-    inst.previous_instance !== null ? batchGet(db, all.map((g) => reviewKeys.item(orgId, inst.previous_instance!, g.userId, g.grant)), true) : Promise.resolve([]),
+    phase.kind === 'organization_role' ? Promise.resolve(page.items) : readAll(db, userIds.map((u) => keys.membership(orgId, u))),
+    readAll(db, [keys.scimSettings(orgId), { PK: keys.organization(orgId).PK, SK: 'SAML' }, ...all.map((g) => assignmentKey(orgId, phase.kind, g)), ...projectIds.map((p) => keys.project(orgId, p))]),
+    inst.previous_instance !== null ? readAll(db, all.map((g) => reviewKeys.item(orgId, inst.previous_instance!, g.userId, g.grant))) : Promise.resolve([]),
   ]);
   const members = new Map(memberItems.filter((i) => i.type === 'membership').map((i) => [i.user_id as number, asMembership(i)]));
   const bySk = new Map(support.map((i) => [i.SK as string, i]));
@@ -289,6 +332,7 @@ async function grantSlice(db: Db, inst: ReviewInstance): Promise<void> {
     scopeManagers.set(scope, [...(scopeManagers.get(scope) ?? []), Number(ma)]);
   }
   const inactiveBefore = new Date(Date.parse(inst.started_at) - inst.settings.inactivity_days * 86_400_000).toISOString();
+  const seen = await lastSeen(db, orgId, [...members.values()].filter((mm) => inPopulation(inst, mm)));
 
   const out: ReviewItem[] = [];
   for (const g of all) {
@@ -300,7 +344,8 @@ async function grantSlice(db: Db, inst: ReviewInstance): Promise<void> {
     const prev = before.get(`${g.userId}|${g.grant}`);
     const flags = new Set<Flag>();
     if (m.role === 'OW' || m.role === 'AD') flags.add('privileged');
-    if (!m.user.last_activity || m.user.last_activity < inactiveBefore) flags.add('inactive');
+    const active = seen.get(g.userId) ?? null;
+    if (!active || active < inactiveBefore) flags.add('inactive');
     if (reason.kind === 'none') flags.add('unexplained');
     if (reason.kind === 'idp') flags.add('idp_managed');
     if (inst.previous_instance !== null && !prev) flags.add('new');
@@ -319,7 +364,7 @@ async function grantSlice(db: Db, inst: ReviewInstance): Promise<void> {
       role,
       organization_role: m.role as ActiveRole,
       role_source: (phase.kind === 'project_role' ? (g.item.role_source as string) : (m.role_source as string)) ?? null,
-      last_activity: m.user.last_activity ?? null,
+      last_activity: seen.get(g.userId) ?? null,
       reason,
       flags: FLAGS.filter((f) => flags.has(f)),
       previous: prev && flags.has('changed') ? { role: (prev.role as string | null) ?? null } : null,
@@ -333,7 +378,7 @@ async function grantSlice(db: Db, inst: ReviewInstance): Promise<void> {
       applied_at: null,
     });
   }
-  await batchWrite(db, out.map((i) => ({ PutRequest: { Item: { ...reviewKeys.item(orgId, inst.id, i.user_id, i.grant), type: 'review_item', ...i } } })), 4);
+  await batchWrite(db, out.map((i) => ({ PutRequest: { Item: { ...reviewKeys.item(orgId, inst.id, i.user_id, i.grant), type: 'review_item', ...i } } })), 8);
   await advance(db, inst, phaseEnd(inst, page.last));
 }
 
@@ -372,7 +417,7 @@ async function compareSlice(db: Db, inst: ReviewInstance): Promise<void> {
     const sk = i.SK as string;
     return reviewKeys.item(orgId, inst.id, Number(sk.split('#')[2]), grantOfSk(sk));
   });
-  const found = await batchGet(db, mine, true);
+  const found = await readAll(db, mine);
   await advance(db, inst, phaseEnd(inst, page.last), {}, { 'snapshot.removed_since_previous': mine.length - found.length });
 }
 

@@ -11,7 +11,11 @@ import { keys } from '../../lib/core/table.js';
 import { digestSnapshot } from '../../lib/reviews/snapshot.js';
 import { type Member, addMember, otherOrg } from '../support/db.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';
-import { addWorkspaceMember, putAssignment, putMappings, seedMember } from '../support/reviews.js';
+import { withChangeContext } from '../../lib/core/context.js';
+import { applyMappings } from '../../lib/federation/engine.js';
+import { putScimMappings, resolveMappings } from '../../lib/federation/mappings.js';
+import { provisionMember } from '../../lib/federation/provision.js';
+import { addWorkspaceMember } from '../support/reviews.js';
 
 let roster: Awaited<ReturnType<typeof startTestRoster>>;
 let call: ReturnType<typeof client>;
@@ -97,15 +101,23 @@ beforeAll(async () => {
   expect((await call('POST', `/api/projects/${p2}/members/`, { token: m.AD!.token, body: { user: m.RE!.userId } })).status).toBe(201);
   expect((await call('POST', `/api/projects/${p2}/members/`, { token: T, body: { user: m.AN2!.userId } })).status).toBe(201);
   expect((await call('POST', '/api/projects/roles/', { token: T, body: { project: p1, user: m.AN!.userId, role: 'RE' } })).status).toBe(201);
-  // ... one written with nobody behind it (unexplained), and an IdP-provisioned member with its assignment records.
+  // ... one written with nobody behind it (unexplained), and a member the SCIM engine provisioned (its assignment records).
   await addWorkspaceMember(db, 1, ws2, m.AN2!.userId);
-  m.SCIM = await seedMember(db, 1, 'AN', 'scim', 'scim@example.com');
-  await putMappings(db, 1, 'SCIM', { roles_groups: [['Annotator', 'eng']], workspaces_groups: [['W1', 'eng']], projects_groups: [], workspace_ids: { W1: ws1 } });
-  await putAssignment(db, 1, { user_id: m.SCIM.userId, kind: 'organization_role', group: 'eng', assigned_role: 'AN', source: 'scim' });
-  await addWorkspaceMember(db, 1, ws1, m.SCIM.userId);
-  await putAssignment(db, 1, { user_id: m.SCIM.userId, kind: 'workspace', workspace_id: ws1, group: 'eng', assigned_role: null, source: 'scim' });
-  // An annotator not seen for 200 days.
-  await db.doc.send(new UpdateCommand({ TableName: db.table, Key: keys.membership(1, m.AN2!.userId), UpdateExpression: 'SET #u.last_activity = :t', ExpressionAttributeNames: { '#u': 'user' }, ExpressionAttributeValues: { ':t': new Date(Date.now() - 200 * 86_400_000).toISOString() } }));
+  const mappings = await resolveMappings(db, 1, { roles_groups: [['Annotator', 'eng']], workspaces_groups: [['W1', 'eng']] });
+  await putScimMappings(db, 1, mappings);
+  const { user } = await withChangeContext({ source: 'scim' }, () => provisionMember(db, 1, { email: 'scim@example.com' }, 'scim'));
+  await withChangeContext({ source: 'scim' }, () => applyMappings(db, { orgId: 1, userId: user.id, groups: ['eng'], source: 'scim', mappings }));
+  m.SCIM = { userId: user.id, email: user.email, token: '' };
+  // An annotator not seen for 200 days; a Manager whose last_activity is as old but who changed something just now (the activity log says so).
+  const longAgo = new Date(Date.now() - 200 * 86_400_000).toISOString();
+  for (const u of [m.AN2!, m.MA!]) {
+    await db.doc.send(new UpdateCommand({ TableName: db.table, Key: keys.membership(1, u.userId), UpdateExpression: 'SET #u.last_activity = :t', ExpressionAttributeNames: { '#u': 'user' }, ExpressionAttributeValues: { ':t': longAgo } }));
+  }
+  expect((await call('PATCH', '/api/current-user', { token: m.MA!.token, body: { first_name: 'Max' } })).status).toBe(200);
+  for (let tries = 0; !(await get(`/api/activity-logs/?user=${m.MA!.userId}`)).recordsFiltered; tries++) {
+    expect(tries).toBeLessThan(600);
+    await new Promise((res) => setTimeout(res, 200));
+  }
 }, 180_000);
 afterAll(async () => {
   delete process.env.ROSTER_REVIEW_SWEEP_MS;
@@ -205,6 +217,9 @@ describe('review instances', () => {
     const unexplained = find(m.AN2!, `W#${pad(ws2)}`);
     expect(unexplained.reason).toEqual({ kind: 'none' });
     expect(unexplained.flags).toEqual(expect.arrayContaining(['unexplained', 'inactive']));
+    // Inactivity counts the activity log: the Manager's last_activity is old, but they acted today.
+    expect(firstItems.filter((i) => i.flags.includes('inactive')).map((i) => i.user_id)).toEqual(firstItems.filter((i) => i.user_id === m.AN2!.userId).map((i) => i.user_id));
+    expect(Date.parse(find(m.MA!, 'R').last_activity)).toBeGreaterThan(Date.now() - 3_600_000);
     const idp = find(m.SCIM!, `W#${pad(ws1)}`);
     expect(idp.reason).toMatchObject({ kind: 'idp', source: 'scim', group: 'eng', mapping_status: 'configured' });
     expect(idp.flags).toContain('idp_managed');
@@ -264,6 +279,18 @@ describe('review instances', () => {
     expect(second.snapshot.removed_since_previous).toBe(firstItems.filter((i) => !is.has(key(i))).length);
     expect(second.snapshot.removed_since_previous).toBe(1);
     expect((await get(`/api/access-reviews/instances/?definition=${def}`)).results.map((i: any) => i.id)).toEqual([second.id, first.id]);
+  });
+
+  it('enter the activity log: the definition created, the instance started by its starter and opened, not each slice', async () => {
+    let actions: string[] = [];
+    for (let tries = 0; tries < 100; tries++) {
+      const log = await get('/api/activity-logs/?search=access_review&length=-1');
+      actions = log.data.filter((e: any) => (e.resource_type === 'access_review' && e.resource_id === first.id) || (e.resource_type === 'access_review_definition' && e.resource_id === def)).map((e: any) => `${e.action}:${e.user_id}`);
+      if (actions.includes('access_review.open:1')) break;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+    expect(actions.filter((a) => a.startsWith('access_review.')).sort()).toEqual(['access_review.open:1', 'access_review.started:1'].sort());
+    expect(actions).toContain('access_review_definition.created:1');
   });
 
   it('are started once when two starts race (the other is 409)', async () => {
