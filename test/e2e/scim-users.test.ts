@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, createDb, getItem } from '../../lib/core/db.js';
 import { keys } from '../../lib/core/table.js';
+import { resetLegacyToken } from '../../lib/org/tokens.js';
 import { addMember, otherOrg } from '../support/db.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';
 import { ENTERPRISE_URN, type ScimReply, oktaUser, patchOp, scimClient } from '../support/scim.js';
@@ -168,8 +169,12 @@ describe('Okta', () => {
     const r = await created(oktaUser(`act${unique()}@example.com`));
     const id = Number(r.body.id);
     expect((await member(id)).role).toBe('AN');
+    const own = await resetLegacyToken(db, 1, id);
+    expect((await call('GET', '/api/current-user/whoami', { token: own })).status).toBe(200);
     expect((await scim('PATCH', `/Users/${id}`, { body: patchOp({ op: 'replace', value: { active: false } }) })).status).toBe(204);
     expect((await member(id)).role).toBe('DI');
+    // Refused on the very next request.
+    expect((await call('GET', '/api/current-user/whoami', { token: own })).status).toBe(401);
     // Inactive users are still found, by id and by filter.
     expect((await scim('GET', `/Users/${id}`)).body.active).toBe(false);
     expect((await scim('GET', `/Users?filter=${encodeURIComponent(`userName eq "${r.body.userName}"`)}`)).body.Resources[0].active).toBe(false);
