@@ -293,6 +293,20 @@ describe('lifecycle', () => {
     expect((await scim('GET', `/Users/${r.body.id}`)).body.active).toBe(true);
   });
 
+  it('lets one of 10 concurrent POSTs of a userName win, the others 409', async () => {
+    const userName = `race${unique()}@example.com`;
+    const replies = await Promise.all(Array.from({ length: 10 }, () => scim('POST', '/Users', { body: oktaUser(userName) })));
+    expect(replies.map((r) => r.status).sort()).toEqual([201, ...Array(9).fill(409)]);
+  });
+
+  it('keeps every one of 10 concurrent PATCHes to one user', async () => {
+    const r = await created(oktaUser(`many${unique()}@example.com`));
+    const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => scim('PATCH', `/Users/${r.body.id}`, { body: patchOp({ op: 'add', path: 'phoneNumbers', value: [{ type: `t${i}`, value: `+1 555 010${i}` }] }) })));
+    expect(replies.map((x) => x.status)).toEqual(Array(10).fill(204));
+    const phones = (await scim('GET', `/Users/${r.body.id}`)).body.phoneNumbers.map((p: { type: string }) => p.type).sort();
+    expect(phones).toEqual(Array.from({ length: 10 }, (_, i) => `t${i}`).sort());
+  });
+
   it('pages in a stable order with RFC 7644\'s edge rules', async () => {
     const all = await scim('GET', '/Users?count=1000');
     const ids = all.body.Resources.map((u: { id: string }) => u.id);
