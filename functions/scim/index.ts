@@ -127,7 +127,12 @@ export const groupGet = scim({}, async ({ db, caller, params, query, base }) => 
   return resource(project(await groupResource(db, caller.orgId, g, base, wantsMembers(p)), p.attributes, p.excluded), groupEtag(g));
 });
 
-const membersOf = (body: unknown) => (body as Record<string, unknown> | null)?.[Object.keys((body as object) ?? {}).find((k) => k.toLowerCase() === 'members') ?? ''];
+/** A body's `members` (in any case), for the displays sent with them. */
+function membersOf(body: unknown): unknown {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const key = Object.keys(body).find((k) => k.toLowerCase() === 'members');
+  return key ? (body as Record<string, unknown>)[key] : undefined;
+}
 
 export const groupCreate = scim({ status: 201 }, async ({ db, caller, body, base }) => {
   const input = cleanGroup(body);

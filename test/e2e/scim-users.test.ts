@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, createDb, getItem } from '../../lib/core/db.js';
 import { keys } from '../../lib/core/table.js';
+import { resetLegacyToken } from '../../lib/org/tokens.js';
 import { addMember, otherOrg } from '../support/db.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';
 import { ENTERPRISE_URN, type ScimReply, oktaUser, patchOp, scimClient } from '../support/scim.js';
@@ -168,8 +169,12 @@ describe('Okta', () => {
     const r = await created(oktaUser(`act${unique()}@example.com`));
     const id = Number(r.body.id);
     expect((await member(id)).role).toBe('AN');
+    const own = await resetLegacyToken(db, 1, id);
+    expect((await call('GET', '/api/current-user/whoami', { token: own })).status).toBe(200);
     expect((await scim('PATCH', `/Users/${id}`, { body: patchOp({ op: 'replace', value: { active: false } }) })).status).toBe(204);
     expect((await member(id)).role).toBe('DI');
+    // Refused on the very next request.
+    expect((await call('GET', '/api/current-user/whoami', { token: own })).status).toBe(401);
     // Inactive users are still found, by id and by filter.
     expect((await scim('GET', `/Users/${id}`)).body.active).toBe(false);
     expect((await scim('GET', `/Users?filter=${encodeURIComponent(`userName eq "${r.body.userName}"`)}`)).body.Resources[0].active).toBe(false);
@@ -286,6 +291,20 @@ describe('lifecycle', () => {
     expect((await theirs('PATCH', `/Users/${r.body.id}`, { body: patchOp({ op: 'replace', value: { active: false } }) })).status).toBe(404);
     expect((await theirs('DELETE', `/Users/${r.body.id}`)).status).toBe(404);
     expect((await scim('GET', `/Users/${r.body.id}`)).body.active).toBe(true);
+  });
+
+  it('lets one of 10 concurrent POSTs of a userName win, the others 409', async () => {
+    const userName = `race${unique()}@example.com`;
+    const replies = await Promise.all(Array.from({ length: 10 }, () => scim('POST', '/Users', { body: oktaUser(userName) })));
+    expect(replies.map((r) => r.status).sort()).toEqual([201, ...Array(9).fill(409)]);
+  });
+
+  it('keeps every one of 10 concurrent PATCHes to one user', async () => {
+    const r = await created(oktaUser(`many${unique()}@example.com`));
+    const replies = await Promise.all(Array.from({ length: 10 }, (_, i) => scim('PATCH', `/Users/${r.body.id}`, { body: patchOp({ op: 'add', path: 'phoneNumbers', value: [{ type: `t${i}`, value: `+1 555 010${i}` }] }) })));
+    expect(replies.map((x) => x.status)).toEqual(Array(10).fill(204));
+    const phones = (await scim('GET', `/Users/${r.body.id}`)).body.phoneNumbers.map((p: { type: string }) => p.type).sort();
+    expect(phones).toEqual(Array.from({ length: 10 }, (_, i) => `t${i}`).sort());
   });
 
   it('pages in a stable order with RFC 7644\'s edge rules', async () => {

@@ -7,14 +7,13 @@
  * ignored (one unknown member must not drop a whole push: notes §4.3). The `display` an IdP sends
  * with a member is kept beside it (`SCIMGD#<group>#<pad user>`) and answered back.
  */
-import { type Db, batchWrite } from '../../core/db.js';
+import { type Db, batchWrite, queryAll } from '../../core/db.js';
 import { keys } from '../../core/table.js';
 import { addMembers, createGroup, deleteGroup, getGroup, groupByName, pageGroups, pageMembers, removeMembers, replaceMembers, updateGroup, type ScimGroup } from '../groups.js';
 import { ScimError, scimNotFound, tooMany, uniqueness } from './errors.js';
 import { type Filter, keyTerm, matches } from './filter.js';
 import { type GroupChange } from './patch.js';
 import { GROUP_URN } from './resources.js';
-import { QueryCommand, type QueryCommandOutput } from '@aws-sdk/lib-dynamodb';
 
 type Json = Record<string, unknown>;
 
@@ -29,21 +28,10 @@ const userIds = (ids: readonly string[]) => [...new Set(ids.filter((i) => ID.tes
 
 const displayKey = keys.scimMemberDisplay;
 
-async function queryAllPrefix(db: Db, pk: string, prefix: string): Promise<Record<string, unknown>[]> {
-  const out: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const r: QueryCommandOutput = await db.doc.send(new QueryCommand({ TableName: db.table, KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)', ExpressionAttributeValues: { ':pk': pk, ':sk': prefix }, ConsistentRead: true, ExclusiveStartKey: start }));
-    out.push(...(r.Items ?? []));
-    start = r.LastEvaluatedKey;
-  } while (start);
-  return out;
-}
-
 /** The displays sent with members, by user id. */
 async function displaysOf(db: Db, orgId: number, groupId: string): Promise<Map<number, string>> {
   const p = keys.scimMemberDisplayPrefix(orgId, groupId);
-  const items = await queryAllPrefix(db, p.PK, p.SKPrefix);
+  const items = await queryAll(db, { KeyConditionExpression: 'PK = :pk AND begins_with(SK, :sk)', ExpressionAttributeValues: { ':pk': p.PK, ':sk': p.SKPrefix }, ConsistentRead: true });
   return new Map(items.map((i) => [Number(i.user_id), String(i.display)]));
 }
 

@@ -184,7 +184,7 @@ function nameOf(u: Pick<StoredUser, 'attributes'>): { first_name?: string; last_
   return { ...(n.givenName !== undefined ? { first_name: n.givenName.slice(0, 150) } : {}), ...(n.familyName !== undefined ? { last_name: n.familyName.slice(0, 150) } : {}) };
 }
 
-/** Read, change, write with the version condition; a concurrent change → read again (a few times). */
+/** Read, change, write with the version condition; a concurrent change → read again (up to 10 times, with jitter). */
 async function change(db: Db, orgId: number, id: string, ifMatch: string | undefined, next: (u: StoredUser) => Omit<StoredUser, 'user_id' | 'created' | 'lastModified' | 'version'>): Promise<StoredUser> {
   for (let attempt = 0; ; attempt++) {
     const before = await getScimUser(db, orgId, id);
@@ -197,7 +197,8 @@ async function change(db: Db, orgId: number, id: string, ifMatch: string | undef
       if (after.active !== before.active) await applyGroups(db, orgId, after.user_id, after.active);
       return after;
     }
-    if (attempt >= 5) throw new ScimError(409, 'The resource is being changed concurrently; retry.');
+    if (attempt >= 9) throw new ScimError(409, 'The resource is being changed concurrently; retry.');
+    await new Promise((r) => setTimeout(r, Math.random() * Math.min(400, 10 * 2 ** attempt)));
   }
 }
 
