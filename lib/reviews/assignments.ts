@@ -11,6 +11,7 @@ import { type Db, batchGet } from '../core/db.js';
 import type { Membership } from '../core/model.js';
 import { keys, pad } from '../core/table.js';
 import { storedMappingsOf, stillMapped } from '../federation/mappings.js';
+import { samlMappingsOf } from '../federation/saml/settings.js';
 
 export type MappingStatus = 'configured' | 'orphaned' | 'missing_membership';
 
@@ -72,7 +73,7 @@ export async function resolveAssignments(db: Db, orgId: number, members: Map<num
   );
   const items = await batchGet(db, [keys.scimSettings(orgId), SAML_SETTINGS(orgId), ...linkKeys], true);
   const bySk = new Map(items.map((i) => [i.SK as string, i]));
-  const settings = { scim: storedMappingsOf(bySk.get('SCIM')), saml: storedMappingsOf(bySk.get('SAML')) };
+  const settings = { scim: storedMappingsOf(bySk.get('SCIM')), saml: samlMappingsOf(bySk.get('SAML')) };
   for (const a of records) {
     const m = members.get(a.user_id)!;
     const link = a.kind === 'workspace' ? keys.workspaceMember(orgId, a.workspace_id!, a.user_id).SK : a.kind === 'project' ? keys.projectMember(orgId, a.project_id!, a.user_id).SK : undefined;

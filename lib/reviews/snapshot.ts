@@ -19,6 +19,7 @@ import type { ActiveRole, Role } from '../core/roles.js';
 import { idOf, keys, pad } from '../core/table.js';
 import { now } from '../core/util.js';
 import { storedMappingsOf, stillMapped } from '../federation/mappings.js';
+import { samlMappingsOf } from '../federation/saml/settings.js';
 import type { AssignmentRecord } from './assignments.js';
 import {
   FLAGS,
@@ -323,7 +324,7 @@ async function grantSlice(db: Db, inst: ReviewInstance): Promise<void> {
   ]);
   const members = new Map(memberItems.filter((i) => i.type === 'membership').map((i) => [i.user_id as number, asMembership(i)]));
   const bySk = new Map(support.map((i) => [i.SK as string, i]));
-  const settings = { scim: storedMappingsOf(bySk.get('SCIM')), saml: storedMappingsOf(bySk.get('SAML')) };
+  const settings = { scim: storedMappingsOf(bySk.get('SCIM')), saml: samlMappingsOf(bySk.get('SAML')) };
   const before = new Map(previous.map((i) => [`${idOf(String(i.SK).split('#').slice(0, 3).join('#'))}|${grantOfSk(i.SK as string)}`, i]));
   const projectWorkspace = new Map(support.filter((i) => i.type === 'project').map((i) => [i.id as number, (i.workspace as number | null) ?? null]));
   const scopeManagers = new Map<string, number[]>();

@@ -47,6 +47,9 @@ export const putMappings = (db: Db, orgId: number, which: 'SCIM' | 'SAML', m: Se
   db.doc.send(
     new PutCommand({
       TableName: db.table,
-      Item: { PK: keys.organization(orgId).PK, SK: which, type: `${which.toLowerCase()}_settings`, manual_role_management: false, manual_workspace_management: false, manual_project_management: false, ...m, updated_at: now() },
+      // SCIM keeps its mappings at the item's top level, SAML under `mappings` (beside its other settings).
+      Item: which === 'SCIM'
+        ? { PK: keys.organization(orgId).PK, SK: which, type: 'scim_settings', manual_role_management: false, manual_workspace_management: false, manual_project_management: false, ...m, updated_at: now() }
+        : { PK: keys.organization(orgId).PK, SK: which, type: 'saml_settings', mappings: { manual_role_management: false, manual_workspace_management: false, manual_project_management: false, ...m }, updated_at: now() },
     }),
   );

@@ -48,6 +48,9 @@ export const DEFAULT_SETTINGS = (orgId: number): SamlSettings => ({
   updated_at: null,
 });
 
+/** The group mappings of a stored SAML settings item (what the seat report and reviews read beside others). */
+export const samlMappingsOf = (item: Record<string, unknown> | undefined): StoredMappings => ({ ...EMPTY_MAPPINGS, ...((item?.mappings as Partial<StoredMappings> | undefined) ?? {}) });
+
 /** Settings from their stored item (defaults when there is none). */
 export function settingsOf(orgId: number, item: Record<string, unknown> | undefined): SamlSettings {
   if (!item) return DEFAULT_SETTINGS(orgId);
