@@ -178,8 +178,9 @@ export async function updateDefinition(db: Db, p: Principal, id: number, input: 
       new PutCommand({
         TableName: db.table,
         Item: definitionItem(d),
-        ConditionExpression: 'updated_at = :u',
-        ExpressionAttributeValues: { ':u': current.updated_at },
+        // A start (or the scheduler) meanwhile moved last_instance and the schedule on: not overwritten.
+        ConditionExpression: 'updated_at = :u AND last_instance = :li',
+        ExpressionAttributeValues: { ':u': current.updated_at, ':li': current.last_instance },
       }),
     );
   } catch (err) {

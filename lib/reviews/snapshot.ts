@@ -5,9 +5,10 @@
  * redelivered stream record writes the same items again and moves nothing. The instance's change
  * brings the next slice. Memory is one slice whatever the organization's size; time is linear.
  *
- * A slice of grants costs one Query of the range, then in parallel one BatchGet each of the
- * people's memberships, their IdP assignment records (and the SCIM/SAML settings) and the previous
- * instance's items for the same grants, then BatchWrites of the items and one conditional update.
+ * A slice of grants costs one Query of the range, then in parallel BatchGets (100 keys each, all at
+ * once) of the people's memberships, their IdP assignment records (and the SCIM/SAML settings) and
+ * the previous instance's items for the same grants, then BatchWrites of the items (8 at once) and
+ * one conditional update.
  */
 import { QueryCommand, type QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type Db, batchGet, batchWrite, getItem, isConditionFailure } from '../core/db.js';
@@ -33,6 +34,13 @@ import {
   reviewKeys,
   snapshotHasher,
 } from './model.js';
+
+/** BatchGet of many keys, 100 a call, the calls in parallel (a slice's reads are independent). */
+const readAll = async (db: Db, keyList: { PK: string; SK: string }[]): Promise<Item[]> => {
+  const chunks: { PK: string; SK: string }[][] = [];
+  for (let i = 0; i < keyList.length; i += 100) chunks.push(keyList.slice(i, i + 100));
+  return (await Promise.all(chunks.map((c) => batchGet(db, c, true)))).flat();
+};
 
 /** Grants per slice. */
 export const SLICE = 500;
@@ -275,9 +283,9 @@ async function grantSlice(db: Db, inst: ReviewInstance): Promise<void> {
   const managersMode = inst.settings.reviewers.mode === 'managers';
   const projectIds = managersMode ? [...new Set(all.map((g) => g.projectId).filter((p): p is number => p !== null))] : [];
   const [memberItems, support, previous] = await Promise.all([
-    phase.kind === 'organization_role' ? Promise.resolve(page.items) : batchGet(db, userIds.map((u) => keys.membership(orgId, u)), true),
-    batchGet(db, [keys.scimSettings(orgId), { PK: keys.organization(orgId).PK, SK: 'SAML' }, ...all.map((g) => assignmentKey(orgId, phase.kind, g)), ...projectIds.map((p) => keys.project(orgId, p))], true),
-    inst.previous_instance !== null ? batchGet(db, all.map((g) => reviewKeys.item(orgId, inst.previous_instance!, g.userId, g.grant)), true) : Promise.resolve([]),
+    phase.kind === 'organization_role' ? Promise.resolve(page.items) : readAll(db, userIds.map((u) => keys.membership(orgId, u))),
+    readAll(db, [keys.scimSettings(orgId), { PK: keys.organization(orgId).PK, SK: 'SAML' }, ...all.map((g) => assignmentKey(orgId, phase.kind, g)), ...projectIds.map((p) => keys.project(orgId, p))]),
+    inst.previous_instance !== null ? readAll(db, all.map((g) => reviewKeys.item(orgId, inst.previous_instance!, g.userId, g.grant))) : Promise.resolve([]),
   ]);
   const members = new Map(memberItems.filter((i) => i.type === 'membership').map((i) => [i.user_id as number, asMembership(i)]));
   const bySk = new Map(support.map((i) => [i.SK as string, i]));
@@ -334,7 +342,7 @@ async function grantSlice(db: Db, inst: ReviewInstance): Promise<void> {
       applied_at: null,
     });
   }
-  await batchWrite(db, out.map((i) => ({ PutRequest: { Item: { ...reviewKeys.item(orgId, inst.id, i.user_id, i.grant), type: 'review_item', ...i } } })), 4);
+  await batchWrite(db, out.map((i) => ({ PutRequest: { Item: { ...reviewKeys.item(orgId, inst.id, i.user_id, i.grant), type: 'review_item', ...i } } })), 8);
   await advance(db, inst, phaseEnd(inst, page.last));
 }
 
@@ -373,7 +381,7 @@ async function compareSlice(db: Db, inst: ReviewInstance): Promise<void> {
     const sk = i.SK as string;
     return reviewKeys.item(orgId, inst.id, Number(sk.split('#')[2]), grantOfSk(sk));
   });
-  const found = await batchGet(db, mine, true);
+  const found = await readAll(db, mine);
   await advance(db, inst, phaseEnd(inst, page.last), {}, { 'snapshot.removed_since_previous': mine.length - found.length });
 }
 

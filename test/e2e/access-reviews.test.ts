@@ -11,7 +11,11 @@ import { keys } from '../../lib/core/table.js';
 import { digestSnapshot } from '../../lib/reviews/snapshot.js';
 import { type Member, addMember, otherOrg } from '../support/db.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';
-import { addWorkspaceMember, putAssignment, putMappings, seedMember } from '../support/reviews.js';
+import { withChangeContext } from '../../lib/core/context.js';
+import { applyMappings } from '../../lib/federation/engine.js';
+import { putScimMappings, resolveMappings } from '../../lib/federation/mappings.js';
+import { provisionMember } from '../../lib/federation/provision.js';
+import { addWorkspaceMember } from '../support/reviews.js';
 
 let roster: Awaited<ReturnType<typeof startTestRoster>>;
 let call: ReturnType<typeof client>;
@@ -97,13 +101,13 @@ beforeAll(async () => {
   expect((await call('POST', `/api/projects/${p2}/members/`, { token: m.AD!.token, body: { user: m.RE!.userId } })).status).toBe(201);
   expect((await call('POST', `/api/projects/${p2}/members/`, { token: T, body: { user: m.AN2!.userId } })).status).toBe(201);
   expect((await call('POST', '/api/projects/roles/', { token: T, body: { project: p1, user: m.AN!.userId, role: 'RE' } })).status).toBe(201);
-  // ... one written with nobody behind it (unexplained), and an IdP-provisioned member with its assignment records.
+  // ... one written with nobody behind it (unexplained), and a member the SCIM engine provisioned (its assignment records).
   await addWorkspaceMember(db, 1, ws2, m.AN2!.userId);
-  m.SCIM = await seedMember(db, 1, 'AN', 'scim', 'scim@example.com');
-  await putMappings(db, 1, 'SCIM', { roles_groups: [['Annotator', 'eng']], workspaces_groups: [['W1', 'eng']], projects_groups: [], workspace_ids: { W1: ws1 } });
-  await putAssignment(db, 1, { user_id: m.SCIM.userId, kind: 'organization_role', group: 'eng', assigned_role: 'AN', source: 'scim' });
-  await addWorkspaceMember(db, 1, ws1, m.SCIM.userId);
-  await putAssignment(db, 1, { user_id: m.SCIM.userId, kind: 'workspace', workspace_id: ws1, group: 'eng', assigned_role: null, source: 'scim' });
+  const mappings = await resolveMappings(db, 1, { roles_groups: [['Annotator', 'eng']], workspaces_groups: [['W1', 'eng']] });
+  await putScimMappings(db, 1, mappings);
+  const { user } = await withChangeContext({ source: 'scim' }, () => provisionMember(db, 1, { email: 'scim@example.com' }, 'scim'));
+  await withChangeContext({ source: 'scim' }, () => applyMappings(db, { orgId: 1, userId: user.id, groups: ['eng'], source: 'scim', mappings }));
+  m.SCIM = { userId: user.id, email: user.email, token: '' };
   // An annotator not seen for 200 days.
   await db.doc.send(new UpdateCommand({ TableName: db.table, Key: keys.membership(1, m.AN2!.userId), UpdateExpression: 'SET #u.last_activity = :t', ExpressionAttributeNames: { '#u': 'user' }, ExpressionAttributeValues: { ':t': new Date(Date.now() - 200 * 86_400_000).toISOString() } }));
 }, 180_000);

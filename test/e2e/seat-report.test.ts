@@ -1,15 +1,21 @@
 /**
  * The seat report on a seeded organization (manual, invited, SCIM- and SAML-provisioned members,
  * orphaned and missing-membership assignments): its rows and flags against a ground truth the test
- * computes itself from what it seeded, every filter, paging, and who may read it.
+ * computes itself from what it did, every filter, paging, and who may read it. IdP members are
+ * provisioned and given their access by the federation engine (its assignment records); the test
+ * then changes the settings and removes memberships by hand through the API, as an administrator would.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Db, createDb } from '../../lib/core/db.js';
-import { type Member, addMember, otherOrg, softDelete } from '../support/db.js';
+import { type Member, addMember, otherOrg } from '../support/db.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';
-import { type SeededAssignment, type SeededMappings, addProjectMember, addWorkspaceMember, putAssignment, putMappings, seedMember } from '../support/reviews.js';
+import { withChangeContext } from '../../lib/core/context.js';
+import { applyMappings } from '../../lib/federation/engine.js';
+import { type StoredMappings, putScimMappings, resolveMappings } from '../../lib/federation/mappings.js';
+import { provisionMember } from '../../lib/federation/provision.js';
+import { type SeededAssignment, type SeededMappings, putMappings, seedMember } from '../support/reviews.js';
 
 let roster: Awaited<ReturnType<typeof startTestRoster>>;
 let call: ReturnType<typeof client>;
@@ -64,15 +70,14 @@ const actualRow = (r: any) => ({
   ].sort(),
 });
 
-async function seed(role: string, source: 'manual' | 'scim' | 'saml', email: string, assignments: (SeededAssignment & { linked: boolean })[] = [], deleted = false): Promise<Truth> {
-  const member = await seedMember(db, 1, role as never, source, email);
-  const t: Truth = { member, role, source, deleted, assignments: assignments.map((a) => ({ ...a, user_id: member.userId })) };
-  for (const a of t.assignments) {
-    await putAssignment(db, 1, a);
-    if (a.linked && a.kind === 'workspace') await addWorkspaceMember(db, 1, a.workspace_id!, member.userId);
-    if (a.linked && a.kind === 'project') await addProjectMember(db, 1, a.project_id!, member.userId);
-  }
-  if (deleted) await softDelete(db, 1, member.userId);
+type Expected = Omit<SeededAssignment, 'user_id'> & { linked: boolean };
+
+/** Provision a person through the engine (source `scim` or `saml`) with these groups, under these mappings; `expected`: the records the test expects the engine to write. */
+async function viaIdp(source: 'scim' | 'saml', email: string, groups: string[], mappings: StoredMappings, expected: Expected[]): Promise<Truth> {
+  const { user } = await withChangeContext({ source }, () => provisionMember(db, 1, { email }, source));
+  await withChangeContext({ source }, () => applyMappings(db, { orgId: 1, userId: user.id, groups, source, mappings }));
+  const role = (await call('GET', `/api/organizations/1/memberships/${user.id}/`, { token: OWNER_TOKEN })).body.role;
+  const t: Truth = { member: { userId: user.id, email, token: '' }, role, source, deleted: false, assignments: expected.map((a) => ({ ...a, user_id: user.id })) };
   truth.push(t);
   return t;
 }
@@ -91,7 +96,7 @@ async function allRows(query: string, token = OWNER_TOKEN): Promise<any[]> {
   return rows;
 }
 
-const none = (user_id = 0) => ({ user_id, kind: 'organization_role' as const, group: '', assigned_role: null, source: 'scim' as const, linked: true });
+const rec = (x: Partial<Expected> & Pick<Expected, 'group'>): Expected => ({ kind: 'organization_role', assigned_role: null, source: 'scim', linked: true, ...x });
 
 beforeAll(async () => {
   roster = await startTestRoster();
@@ -100,12 +105,18 @@ beforeAll(async () => {
   ws1 = (await call('POST', '/api/workspaces/', { token: OWNER_TOKEN, body: { title: 'Eng' } })).body.id;
   ws2 = (await call('POST', '/api/workspaces/', { token: OWNER_TOKEN, body: { title: 'Ops' } })).body.id;
   p1 = (await call('POST', '/api/projects/', { token: OWNER_TOKEN, body: { title: 'Labels', workspace: ws1 } })).body.id;
+  // What the IdP members were provisioned under (SCIM), and the SAML settings.
+  const initial = await resolveMappings(db, 1, {
+    roles_groups: [['Annotator', 'eng'], ['Administrator', 'old-admins']],
+    workspaces_groups: [['Eng', 'eng'], ['Ops', 'ops']],
+    projects_groups: [{ project_id: p1, group: 'eng', role: 'Reviewer' }],
+  });
+  const saml = await resolveMappings(db, 1, { roles_groups: [['Manager', 'saml-managers']] });
+  // The settings at the end: role and workspace management switched to manual, two mappings gone (their access kept).
   settings = {
     scim: { roles_groups: [['Annotator', 'eng'], ['Reviewer', 'qa']], workspaces_groups: [['Eng', 'eng']], projects_groups: [{ project_id: p1, group: 'eng', role: 'Reviewer' }], workspace_ids: { Eng: ws1 } },
     saml: { roles_groups: [['Manager', 'saml-managers']], workspaces_groups: [], projects_groups: [], workspace_ids: {} },
   };
-  await putMappings(db, 1, 'SCIM', settings.scim);
-  await putMappings(db, 1, 'SAML', settings.saml);
   // The Owner (bootstrap) and a manual member.
   truth.push({ member: { userId: 1, email: 'owner@example.com', token: OWNER_TOKEN }, role: 'OW', source: 'manual', deleted: false, assignments: [] });
   truth.push({ member: await addMember(db, 1, 'AN', 'manual@example.com'), role: 'AN', source: 'manual', deleted: false, assignments: [] });
@@ -118,30 +129,34 @@ beforeAll(async () => {
   expect(signup.status, JSON.stringify(signup.body)).toBeLessThan(300);
   const invitedId = (await call('GET', '/api/organizations/1/memberships?search=invited@example.com', { token: OWNER_TOKEN })).body.results[0].user.id;
   truth.push({ member: { userId: invitedId, email: 'invited@example.com', token: '' }, role: 'RE', source: 'manual', deleted: false, assignments: [] });
+  const eng = [rec({ group: 'eng', assigned_role: 'AN' }), rec({ kind: 'workspace', workspace_id: ws1, group: 'eng' }), rec({ kind: 'project', project_id: p1, group: 'eng', assigned_role: 'RE' })];
   // SCIM: everything configured.
-  await seed('AN', 'scim', 'scim.ok@example.com', [
-    { ...none(), group: 'eng', assigned_role: 'AN' },
-    { ...none(), kind: 'workspace', workspace_id: ws1, group: 'eng' },
-    { ...none(), kind: 'project', project_id: p1, group: 'eng', assigned_role: 'RE' },
+  await viaIdp('scim', 'scim.ok@example.com', ['eng'], initial, eng);
+  // SCIM: a role and a workspace whose mappings go away (orphaned), and a workspace membership removed by hand (missing).
+  const stale = await viaIdp('scim', 'scim.stale@example.com', ['old-admins', 'ops', 'eng'], initial, [
+    rec({ group: 'old-admins', assigned_role: 'AD' }),
+    rec({ kind: 'workspace', workspace_id: ws1, group: 'eng', linked: false }),
+    rec({ kind: 'workspace', workspace_id: ws2, group: 'ops' }),
+    rec({ kind: 'project', project_id: p1, group: 'eng', assigned_role: 'RE' }),
   ]);
-  // SCIM: an orphaned role (no such mapping any more), an orphaned and a missing workspace membership.
-  await seed('AD', 'scim', 'scim.stale@example.com', [
-    { ...none(), group: 'old-admins', assigned_role: 'AD' },
-    { ...none(), kind: 'workspace', workspace_id: ws2, group: 'ops' },
-    { ...none(), kind: 'workspace', workspace_id: ws1, group: 'eng', linked: false },
-  ]);
-  // SCIM: a project assignment whose project membership was removed by hand (missing), role still mapped.
-  await seed('AN', 'scim', 'scim.noproject@example.com', [
-    { ...none(), group: 'eng', assigned_role: 'AN' },
-    { ...none(), kind: 'project', project_id: p1, group: 'eng', assigned_role: 'RE', linked: false },
-  ]);
-  // SAML: configured by the SAML settings; and a SAML record whose group only the SCIM settings map (orphaned: each source has its own).
-  await seed('MA', 'saml', 'saml.ok@example.com', [{ ...none(), source: 'saml', group: 'saml-managers', assigned_role: 'MA' }]);
-  await seed('AN', 'saml', 'saml.other@example.com', [{ ...none(), source: 'saml', group: 'eng', assigned_role: 'AN' }]);
-  // A deleted SCIM member whose record stayed (missing membership); a Deactivated and a Not Activated one.
-  await seed('AN', 'scim', 'scim.deleted@example.com', [{ ...none(), group: 'eng', assigned_role: 'AN' }], true);
-  await seed('DI', 'scim', 'scim.deactivated@example.com');
-  await seed('NO', 'manual', 'not.activated@example.com');
+  expect((await call('DELETE', `/api/workspaces/${ws1}/memberships/?user_id=${stale.member.userId}`, { token: OWNER_TOKEN })).status).toBe(204);
+  // SCIM: a project membership removed by hand (missing), the role still mapped.
+  const noProject = await viaIdp('scim', 'scim.noproject@example.com', ['eng'], initial, [eng[0]!, eng[1]!, { ...eng[2]!, linked: false }]);
+  expect((await call('DELETE', `/api/projects/${p1}/members/?user=${noProject.member.userId}`, { token: OWNER_TOKEN })).status).toBe(204);
+  // SAML: configured by the SAML settings; and a SAML member provisioned under mappings the SAML settings do not hold (orphaned: each source has its own).
+  await viaIdp('saml', 'saml.ok@example.com', ['saml-managers'], saml, [rec({ source: 'saml', group: 'saml-managers', assigned_role: 'MA' })]);
+  await viaIdp('saml', 'saml.other@example.com', ['eng'], initial, eng.map((a) => ({ ...a, source: 'saml' as const })));
+  // A deleted SCIM member whose records stayed (missing membership).
+  const gone = await viaIdp('scim', 'scim.deleted@example.com', ['eng'], initial, eng);
+  expect((await call('DELETE', `/api/organizations/1/memberships/${gone.member.userId}/`, { token: OWNER_TOKEN })).status).toBe(204);
+  gone.deleted = true;
+  // A Deactivated and a Not Activated member without records.
+  truth.push({ member: await seedMember(db, 1, 'DI', 'scim', 'scim.deactivated@example.com'), role: 'DI', source: 'scim', deleted: false, assignments: [] });
+  truth.push({ member: await seedMember(db, 1, 'NO', 'manual', 'not.activated@example.com'), role: 'NO', source: 'manual', deleted: false, assignments: [] });
+  // The settings change (manual management on, so nothing is taken away).
+  const { workspace_ids: _ids, ...body } = settings.scim;
+  await putScimMappings(db, 1, { ...(await resolveMappings(db, 1, body)), manual_role_management: true, manual_workspace_management: true });
+  await putMappings(db, 1, 'SAML', settings.saml);
 }, 120_000);
 afterAll(() => roster?.stop());
 

@@ -1,12 +1,12 @@
 /**
- * Seeding for the seat-report and access-review tests: members provisioned by SCIM or SAML and the
- * IdP assignment records the federation engine writes (plan/contract.md: `IDPA#<user>#R|W#ws|P#project`
- * in the organization's partition), written directly by their documented shape.
+ * Seeding for the seat-report and access-review tests: members with a given role source, grants
+ * written with nobody behind them, and the SAML settings item (issue 12's; its documented shape) —
+ * IdP members and their assignment records come from the federation engine itself.
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { type Db, transactWrite } from '../../lib/core/db.js';
 import { nextId } from '../../lib/core/ids.js';
-import { membershipItem, newUserItem, projectMemberItem, userPuts, workspaceMemberItem } from '../../lib/core/items.js';
+import { membershipItem, newUserItem, userPuts, workspaceMemberItem } from '../../lib/core/items.js';
 import type { Role, RoleSource } from '../../lib/core/roles.js';
 import { keys } from '../../lib/core/table.js';
 import { now } from '../../lib/core/util.js';
@@ -24,8 +24,6 @@ export async function seedMember(db: Db, orgId: number, role: Role, source: Role
 
 export const addWorkspaceMember = (db: Db, orgId: number, wsId: number, userId: number, by: number | null = null) =>
   db.doc.send(new PutCommand({ TableName: db.table, Item: workspaceMemberItem(orgId, wsId, userId, by, now()) }));
-export const addProjectMember = (db: Db, orgId: number, projectId: number, userId: number, by: number | null = null) =>
-  db.doc.send(new PutCommand({ TableName: db.table, Item: projectMemberItem(orgId, projectId, userId, by, now()) }));
 
 export interface SeededAssignment {
   user_id: number;
@@ -35,20 +33,6 @@ export interface SeededAssignment {
   group: string;
   assigned_role: string | null;
   source: 'scim' | 'saml';
-}
-
-/** One assignment record, as the engine writes it. */
-export async function putAssignment(db: Db, orgId: number, a: SeededAssignment): Promise<number> {
-  const id = await nextId(db, 'assignment' as never);
-  const suffix = a.kind === 'organization_role' ? 'R' : a.kind === 'workspace' ? `W#${String(a.workspace_id).padStart(10, '0')}` : `P#${String(a.project_id).padStart(10, '0')}`;
-  const at = now();
-  await db.doc.send(
-    new PutCommand({
-      TableName: db.table,
-      Item: { PK: keys.organization(orgId).PK, SK: `IDPA#${String(a.user_id).padStart(10, '0')}#${suffix}`, type: 'idp_assignment', assignment_id: id, ...a, created_at: at, updated_at: at },
-    }),
-  );
-  return id;
 }
 
 export interface SeededMappings {
