@@ -54,7 +54,8 @@ export class RosterApi extends Construct {
       const access = moduleRoutes.some((r) => r.table === 'readwrite') ? 'readwrite' : moduleRoutes.every((r) => r.table === 'none') ? 'none' : 'read';
       const needs = [...new Set(moduleRoutes.flatMap((r) => r.needs ?? []))];
       const fn = new RosterFunction(this, id, { handler: module, table: props.table, access, needs, authenticates: true, resources: props.identity });
-      const integration = new HttpLambdaIntegration(id, fn.fn);
+      // One invoke permission per function, scoped to this API (one per route would be 130 resources).
+      const integration = new HttpLambdaIntegration(id, fn.fn, { scopePermissionToRoute: false });
       for (const route of moduleRoutes) {
         this.functions[`${route.method} ${route.path}`] = fn;
         this.api.addRoutes({ path: gatewayPath(route.path), methods: [HttpMethod[route.method]], integration });

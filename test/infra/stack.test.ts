@@ -21,6 +21,17 @@ beforeAll(() => {
 const resources = (type: string) => Object.entries(template.findResources(type));
 
 describe('Roster stack', () => {
+  it('stays well inside CloudFormation\'s 500 resources: API Gateway gets one invoke permission per function, scoped to the API', () => {
+    const all = Object.keys(template.toJSON().Resources).length;
+    expect(all).toBeLessThan(450);
+    const permissions = resources('AWS::Lambda::Permission').map(([, r]) => r.Properties);
+    const apiPermissions = permissions.filter((p) => p.Principal === 'apigateway.amazonaws.com');
+    const functions = new Set(apiPermissions.map((p) => JSON.stringify(p.FunctionName)));
+    expect(apiPermissions).toHaveLength(functions.size);
+    // Scoped to the API (any stage, method and path), never one per route.
+    for (const p of apiPermissions) expect(JSON.stringify(p.SourceArn)).toMatch(/\/\*\/\*(\/\*)?"\]\]\}$/);
+  });
+
   it('builds the table from the shared schema: keys, index, stream, TTL, PITR, deletion protection', () => {
     template.hasResourceProperties('AWS::DynamoDB::Table', {
       KeySchema: [
