@@ -5,11 +5,14 @@
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { withChangeContext } from '../../lib/core/context.js';
 import { db as tableDb } from '../../lib/core/db.js';
+import { applyMappings } from '../../lib/federation/engine.js';
+import { putScimMappings, resolveMappings } from '../../lib/federation/mappings.js';
+import { provisionMember } from '../../lib/federation/provision.js';
 import { pad } from '../../lib/core/table.js';
 import { addMember } from '../support/db.js';
 import { OWNER_TOKEN, client, startTestRoster } from '../support/roster.js';
-import { putAssignment, putMappings, seedMember } from '../support/reviews.js';
 
 let roster: Awaited<ReturnType<typeof startTestRoster>>;
 let call: ReturnType<typeof client>;
@@ -39,12 +42,12 @@ describe('an access review from start to proof', () => {
     const ws = (await owner('POST', '/api/workspaces/', { title: 'W1' })).body.id;
     const project = (await owner('POST', '/api/projects/', { title: 'P1', workspace: ws })).body.id;
     expect((await owner('POST', `/api/workspaces/${ws}/memberships/`, { user: ann.userId })).status).toBe(200);
-    // A member the IdP provisioned, in the workspace through a mapped group.
-    const scim = await seedMember(db, 1, 'AN', 'scim', 'flow.scim@example.com');
-    await putMappings(db, 1, 'SCIM', { roles_groups: [['Annotator', 'eng']], workspaces_groups: [['W1', 'eng']], projects_groups: [], workspace_ids: { W1: ws } });
-    await putAssignment(db, 1, { user_id: scim.userId, kind: 'organization_role', group: 'eng', assigned_role: 'AN', source: 'scim' });
-    expect((await owner('POST', `/api/workspaces/${ws}/memberships/`, { user: scim.userId })).status).toBe(200);
-    await putAssignment(db, 1, { user_id: scim.userId, kind: 'workspace', workspace_id: ws, group: 'eng', assigned_role: null, source: 'scim' });
+    // A member the SCIM engine provisioned, in the workspace through a mapped group (its assignment records).
+    const mappings = await resolveMappings(db, 1, { roles_groups: [['Annotator', 'eng']], workspaces_groups: [['W1', 'eng']] });
+    await putScimMappings(db, 1, mappings);
+    const { user } = await withChangeContext({ source: 'scim' }, () => provisionMember(db, 1, { email: 'flow.scim@example.com' }, 'scim'));
+    await withChangeContext({ source: 'scim' }, () => applyMappings(db, { orgId: 1, userId: user.id, groups: ['eng'], source: 'scim', mappings }));
+    const scim = { userId: user.id };
 
     const def = await owner('POST', '/api/access-reviews/definitions/', { title: 'Quarterly', end_action: 'keep' });
     expect(def.status).toBe(201);
