@@ -226,7 +226,13 @@ async function advance(db: Db, key: { PK: string; SK: string }, step: number, ne
   }
 }
 
-/** Up to `limit` items of the instance after `cursor` (keys in order), with an optional filter. */
+/** Items a filtered Query evaluates at a time: most items need nothing, so a slice looks far ahead for the few that do. */
+const EVALUATE = 2000;
+
+/**
+ * Up to `limit` items of the instance after `cursor` (keys in order) that the filter keeps, and the
+ * key to go on from: the last item taken when the slice is full, else the last one evaluated.
+ */
 async function itemsAfter(db: Db, run: ReviewRun, cursor: string | null, limit: number, filter?: { expression: string; values: Record<string, unknown> }) {
   const prefix = reviewKeys.itemPrefix(run.instance);
   const pk = keys.organization(run.organization).PK;
@@ -241,14 +247,18 @@ async function itemsAfter(db: Db, run: ReviewRun, cursor: string | null, limit: 
         ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix, ...filter?.values },
         ...(filter ? { FilterExpression: filter.expression } : {}),
         ExclusiveStartKey: start,
-        Limit: limit,
+        Limit: filter ? EVALUATE : limit,
         ConsistentRead: true,
       }),
     );
-    out.push(...((r.Items ?? []) as unknown as ReviewItem[]));
+    for (const item of (r.Items ?? []) as unknown as (ReviewItem & { SK: string })[]) {
+      // Full: the next slice starts after the last item taken.
+      if (out.length === limit) return { items: out, last, done: false };
+      out.push(item);
+      last = item.SK;
+    }
     start = r.LastEvaluatedKey;
     if (start) last = String(start.SK);
-    else if (r.Items?.length) last = String(r.Items.at(-1)!.SK);
   } while (start && out.length === 0);
   return { items: out, last, done: !start };
 }
