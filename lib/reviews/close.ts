@@ -51,23 +51,31 @@ const isAdmin = (p: Principal) => p.role === 'OW' || p.role === 'AD';
 export async function closeReview(db: Db, p: Principal, instId: number, opts: { apply?: boolean } = {}): Promise<{ instance: ReviewInstance; run: ReviewRun }> {
   await authorize(db, p, p.orgId, 'organization.access_review.run');
   const instance = await instanceOf(db, p.orgId, instId);
+  return close(db, instance, p.userId, p.userId, opts.apply ?? instance.settings.auto_apply);
+}
+
+/**
+ * Close: the instance leaves `open` (and the due-date index) in the same transaction that creates
+ * its run. `by` is who closed it (null: the sweep, at the due date); `actor` whose authority applies.
+ */
+async function close(db: Db, instance: ReviewInstance, by: number | null, actor: number, apply: boolean): Promise<{ instance: ReviewInstance; run: ReviewRun }> {
   if (instance.status === 'building') throw new ConflictError('The review is still taking its snapshot.');
   if (instance.status !== 'open') throw new ConflictError(`The review is already ${instance.status}.`);
-  const run = newRun(p, instance, 'close', opts.apply ?? instance.settings.auto_apply);
+  const run = newRun(actor, instance, 'close', apply);
   const at = now();
   try {
     await transactWrite(db, [
       {
         Update: {
           TableName: db.table,
-          Key: reviewKeys.instance(p.orgId, instId),
-          UpdateExpression: 'SET #s = :closed, closed_at = :at, closed_by = :by',
+          Key: reviewKeys.instance(instance.organization, instance.id),
+          UpdateExpression: 'SET #s = :closed, closed_at = :at, closed_by = :by REMOVE GSI2PK, GSI2SK',
           ConditionExpression: '#s = :open',
           ExpressionAttributeNames: { '#s': 'status' },
-          ExpressionAttributeValues: { ':closed': 'closed', ':open': 'open', ':at': at, ':by': p.userId },
+          ExpressionAttributeValues: { ':closed': 'closed', ':open': 'open', ':at': at, ':by': by },
         },
       },
-      { Put: { TableName: db.table, Item: { ...runKey(p.orgId, instId, 'close'), type: 'review_run', ...run }, ConditionExpression: 'attribute_not_exists(PK)' } },
+      { Put: { TableName: db.table, Item: { ...runKey(instance.organization, instance.id, 'close'), type: 'review_run', ...run }, ConditionExpression: 'attribute_not_exists(PK)' } },
     ]);
   } catch (err) {
     if (cancellationReasons(err)) throw new ConflictError('The review was closed meanwhile.');
@@ -76,13 +84,50 @@ export async function closeReview(db: Db, p: Principal, instId: number, opts: { 
   return { instance: { ...instance, status: 'closed' }, run };
 }
 
+/** Past-due instances closed per sweep at most (the rest wait for the next). */
+export const DUE_LIMIT = 200;
+
+/**
+ * The sweep's part for due dates (functions/schedule/reviews.ts): every open instance past its due
+ * date is closed, found with one index Query. Nobody closes it, so its revokes (auto-apply) run
+ * with the authority of whoever started it, or else of the definition's creator, read fresh.
+ */
+export async function closeDue(db: Db, at = new Date()): Promise<{ closed: { organization: number; instance: number }[] }> {
+  const r = await db.doc.send(
+    new QueryCommand({
+      TableName: db.table,
+      IndexName: 'GSI2',
+      KeyConditionExpression: 'GSI2PK = :k AND GSI2SK <= :at',
+      ExpressionAttributeValues: { ':k': 'REVDUE', ':at': `${at.toISOString()}~` },
+      ProjectionExpression: 'PK, SK',
+      Limit: DUE_LIMIT,
+    }),
+  );
+  const closed: { organization: number; instance: number }[] = [];
+  for (const key of (r.Items ?? []) as { PK: string; SK: string }[]) {
+    // The index is eventually consistent: the instance itself says whether it is still open and due.
+    const instance = (await getItem(db, key)) as ReviewInstance | undefined;
+    if (!instance || instance.status !== 'open' || instance.due_at > at.toISOString()) continue;
+    const def = instance.started_by === null ? await getItem(db, reviewKeys.definition(instance.organization, instance.definition)) : undefined;
+    const actor = instance.started_by ?? (def?.created_by as number | undefined);
+    if (actor === undefined) continue;
+    try {
+      await close(db, instance, null, actor, instance.settings.auto_apply);
+      closed.push({ organization: instance.organization, instance: instance.id });
+    } catch (err) {
+      if (!(err instanceof ConflictError)) throw err;
+    }
+  }
+  return { closed };
+}
+
 /** Apply the decisions of a review that was closed without applying them (once its reports are written). */
 export async function applyReview(db: Db, p: Principal, instId: number): Promise<{ instance: ReviewInstance; run: ReviewRun }> {
   await authorize(db, p, p.orgId, 'organization.access_review.run');
   const instance = await instanceOf(db, p.orgId, instId);
   if (instance.status === 'open' || instance.status === 'building') throw new ConflictError('Close the review first; its decisions are applied once it is closed.');
   if (instance.status !== 'closed') throw new ConflictError(`The review is already ${instance.status}.`);
-  const run = newRun(p, instance, 'apply', true);
+  const run = newRun(p.userId, instance, 'apply', true);
   try {
     await transactWrite(db, [
       {
@@ -105,13 +150,13 @@ export async function applyReview(db: Db, p: Principal, instId: number): Promise
   return { instance, run };
 }
 
-function newRun(p: Principal, instance: ReviewInstance, kind: RunKind, apply: boolean): ReviewRun {
+function newRun(actor: number, instance: ReviewInstance, kind: RunKind, apply: boolean): ReviewRun {
   return {
     organization: instance.organization,
     instance: instance.id,
     kind,
     apply,
-    actor: p.userId,
+    actor,
     phase: kind === 'close' ? 'end_action' : 'apply',
     cursor: null,
     step: 0,
@@ -119,7 +164,7 @@ function newRun(p: Principal, instance: ReviewInstance, kind: RunKind, apply: bo
     end_action: { keep: 0, revoke: 0, nothing: 0 },
     applied: { applied: 0, failed: 0, not_found: 0, idp_managed: 0 },
     report: null,
-    created_by: p.userId,
+    created_by: actor,
     created_at: now(),
     finished_at: null,
   };
@@ -181,7 +226,13 @@ async function advance(db: Db, key: { PK: string; SK: string }, step: number, ne
   }
 }
 
-/** Up to `limit` items of the instance after `cursor` (keys in order), with an optional filter. */
+/** Items a filtered Query evaluates at a time: most items need nothing, so a slice looks far ahead for the few that do. */
+const EVALUATE = 2000;
+
+/**
+ * Up to `limit` items of the instance after `cursor` (keys in order) that the filter keeps, and the
+ * key to go on from: the last item taken when the slice is full, else the last one evaluated.
+ */
 async function itemsAfter(db: Db, run: ReviewRun, cursor: string | null, limit: number, filter?: { expression: string; values: Record<string, unknown> }) {
   const prefix = reviewKeys.itemPrefix(run.instance);
   const pk = keys.organization(run.organization).PK;
@@ -196,14 +247,18 @@ async function itemsAfter(db: Db, run: ReviewRun, cursor: string | null, limit: 
         ExpressionAttributeValues: { ':pk': pk, ':prefix': prefix, ...filter?.values },
         ...(filter ? { FilterExpression: filter.expression } : {}),
         ExclusiveStartKey: start,
-        Limit: limit,
+        Limit: filter ? EVALUATE : limit,
         ConsistentRead: true,
       }),
     );
-    out.push(...((r.Items ?? []) as unknown as ReviewItem[]));
+    for (const item of (r.Items ?? []) as unknown as (ReviewItem & { SK: string })[]) {
+      // Full: the next slice starts after the last item taken.
+      if (out.length === limit) return { items: out, last, done: false };
+      out.push(item);
+      last = item.SK;
+    }
     start = r.LastEvaluatedKey;
     if (start) last = String(start.SK);
-    else if (r.Items?.length) last = String(r.Items.at(-1)!.SK);
   } while (start && out.length === 0);
   return { items: out, last, done: !start };
 }

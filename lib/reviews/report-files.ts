@@ -13,7 +13,7 @@
 import { createHash } from 'node:crypto';
 import { QueryCommand, type QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type Db, batchGet } from '../core/db.js';
-import { NotFoundError } from '../core/errors.js';
+import { DomainError, NotFoundError } from '../core/errors.js';
 import { keys, pad } from '../core/table.js';
 import { now } from '../core/util.js';
 import { instanceOf } from './decisions.js';
@@ -243,5 +243,11 @@ export async function reportFile(orgId: number, instance: ReviewInstance & { rep
   const file = REPORT_FILES.find((f) => f.name === name);
   if (!file) throw new NotFoundError(`No such report file; the files are ${REPORT_FILES.map((f) => f.name).join(', ')}.`);
   if (!instance.report) throw new NotFoundError('The reports of this review are not written yet: they are written when it closes.');
-  return { body: await readAll(await reportStore().read(objectKey(orgId, instance.id, name))), media_type: file.media_type };
+  const store = reportStore();
+  const key = objectKey(orgId, instance.id, name);
+  const size = await store.size(key);
+  if (size > store.servedLimit) {
+    throw new DomainError(413, `${name} is ${size} bytes, more than a response through the API carries; fetch ${store.location(key)} (its SHA-256 is in the manifest).`);
+  }
+  return { body: await readAll(await store.read(key)), media_type: file.media_type };
 }

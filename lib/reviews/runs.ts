@@ -49,3 +49,9 @@ export const runView = (item: Record<string, unknown>): ReviewRun => {
   const { PK: _pk, SK: _sk, type: _t, _ctx: _c, ...rest } = item;
   return rest as unknown as ReviewRun;
 };
+
+/**
+ * The due-date index of open instances (GSI2 `REVDUE`, sorted by due date): set when an instance
+ * opens, removed when it closes; the review sweep closes the ones past due (closeDue in close.ts).
+ */
+export const dueIndex = (orgId: number, instId: number, dueAt: string) => ({ GSI2PK: 'REVDUE', GSI2SK: `${dueAt}#${pad(orgId)}#${pad(instId)}` });

@@ -13,6 +13,7 @@
  */
 import { QueryCommand, type QueryCommandOutput, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { type Db, batchGet, batchWrite, getItem, isConditionFailure } from '../core/db.js';
+import { dueIndex } from './runs.js';
 import { asMembership } from '../core/items.js';
 import type { Membership } from '../core/model.js';
 import type { ActiveRole, Role } from '../core/roles.js';
@@ -424,15 +425,17 @@ async function compareSlice(db: Db, inst: ReviewInstance): Promise<void> {
 
 /** The snapshot is complete: the instance opens for decisions. */
 async function finish(db: Db, inst: ReviewInstance): Promise<void> {
+  const due = dueIndex(inst.organization, inst.id, inst.due_at);
   try {
     await db.doc.send(
       new UpdateCommand({
         TableName: db.table,
         Key: reviewKeys.instance(inst.organization, inst.id),
-        UpdateExpression: 'SET #s = :open, #snap.#done = :at',
+        // Open, and in the due-date index the sweep closes past-due instances from (part B, runs.ts).
+        UpdateExpression: 'SET #s = :open, #snap.#done = :at, GSI2PK = :dpk, GSI2SK = :dsk',
         ConditionExpression: '#s = :building AND #phase = :done',
         ExpressionAttributeNames: { '#s': 'status', '#snap': 'snapshot', '#done': 'completed_at', '#phase': 'phase' },
-        ExpressionAttributeValues: { ':open': 'open', ':at': now(), ':building': 'building', ':done': 'done' },
+        ExpressionAttributeValues: { ':open': 'open', ':at': now(), ':building': 'building', ':done': 'done', ':dpk': due.GSI2PK, ':dsk': due.GSI2SK },
       }),
     );
   } catch (err) {

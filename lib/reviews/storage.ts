@@ -12,6 +12,7 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   PutObjectCommand,
   S3Client,
   UploadPartCommand,
@@ -26,6 +27,9 @@ export interface ReportStore {
   put(key: string, body: Buffer, contentType: string): Promise<void>;
   /** The file as a stream (404 when it is not there). */
   read(key: string): Promise<Readable>;
+  /** The most a download through the API may carry (a Lambda response is at most 6 MB, base64 included). */
+  readonly servedLimit: number;
+  size(key: string): Promise<number>;
 }
 
 export class S3ReportStore implements ReportStore {
@@ -34,6 +38,15 @@ export class S3ReportStore implements ReportStore {
     private readonly s3 = new S3Client({}),
   ) {}
   location = (key: string) => `s3://${this.bucket}/${key}`;
+  readonly servedLimit = 4 * 1024 * 1024;
+  async size(key: string) {
+    try {
+      return (await this.s3.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }))).ContentLength ?? 0;
+    } catch (err) {
+      if ((err as Error).name === 'NotFound' || (err as Error).name === 'NoSuchKey') throw new NotFoundError('No such report file.');
+      throw err;
+    }
+  }
   async begin(key: string, contentType: string) {
     const r = await this.s3.send(new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key, ContentType: contentType, ServerSideEncryption: 'AES256' }));
     return r.UploadId!;
@@ -64,6 +77,12 @@ export class S3ReportStore implements ReportStore {
 export class FolderReportStore implements ReportStore {
   constructor(private readonly dir: string) {}
   location = (key: string) => join(this.dir, key);
+  readonly servedLimit = Number.MAX_SAFE_INTEGER;
+  async size(key: string) {
+    const file = this.location(key);
+    if (!existsSync(file)) throw new NotFoundError('No such report file.');
+    return statSync(file).size;
+  }
   private parts = (key: string) => `${this.location(key)}.parts`;
   async begin(key: string) {
     rmSync(this.parts(key), { recursive: true, force: true });

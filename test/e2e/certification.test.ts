@@ -116,6 +116,13 @@ describe('decisions', () => {
     expect(bulk.status).toBe(400);
     expect(bulk.body.validation_errors).toEqual({ 'decisions.1.justification': ['A justification is required to revoke.'] });
     expect((await itemOf(inst.id, w.ann.userId, 'R')).decision).toBe('undecided');
+    const bad = await owner('POST', `${base(inst.id)}/decisions`, { user_id: w.ann.userId, grant: 'X#1', decision: 'maybe' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.validation_errors).toMatchObject({ decision: ['Expected one of: keep, revoke.'], grant: [expect.stringMatching(/^A grant id/)] });
+    const long = await owner('POST', `${base(inst.id)}/decisions`, { user_id: w.ann.userId, grant: 'R', decision: 'revoke', justification: 'x'.repeat(1001) });
+    expect(long.status).toBe(400);
+    expect(Object.keys(long.body.validation_errors)).toEqual(['justification']);
+    expect((await owner('POST', `${base(9999)}/decisions`, { user_id: w.ann.userId, grant: 'R', decision: 'keep' })).status).toBe(404);
   });
 
   it('refuses self-review, even to an Administrator, and anyone who is not a reviewer of the item', async () => {

@@ -189,7 +189,7 @@ describe('Roster stack', () => {
       ScheduleExpression: 'rate(15 minutes)',
       Target: Match.objectLike({ Arn: { 'Fn::GetAtt': [stack.getLogicalId(stack.reviewSweep.fn.node.defaultChild as CfnElement), 'Arn'] } }),
     });
-    const doc = template.toJSON().Resources[stack.getLogicalId(stack.reviewSweep.role.node.findChild('DefaultPolicy').node.defaultChild as CfnElement)];
+    const doc = template.toJSON().Resources[stack.getLogicalId(stack.reviewSweep.fn.role!.node.findChild('DefaultPolicy').node.defaultChild as CfnElement)];
     const actions = (doc.Properties.PolicyDocument.Statement as { Action: string[] | string }[]).flatMap((s) => [s.Action].flat());
     expect(actions).toContain('dynamodb:Query');
     expect(actions).not.toContain('dynamodb:BatchWriteItem');

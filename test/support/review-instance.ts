@@ -8,6 +8,7 @@ import { type Db, batchWrite } from '../../lib/core/db.js';
 import { nextId } from '../../lib/core/ids.js';
 import type { ActiveRole } from '../../lib/core/roles.js';
 import { now } from '../../lib/core/util.js';
+import { dueIndex } from '../../lib/reviews/runs.js';
 import { type EndAction, type Flag, type GrantKind, type Reason, type ReviewInstance, type ReviewItem, grantId, reviewKeys, snapshotHasher } from '../../lib/reviews/model.js';
 
 export interface Grant {
@@ -68,7 +69,7 @@ export function itemOf(orgId: number, instId: number, g: Grant): ReviewItem {
 }
 
 /** An open instance with these items (their snapshot hash computed as part A's builder does). */
-export async function seedInstance(db: Db, orgId: number, grants: Grant[], opts: { end_action?: EndAction; auto_apply?: boolean; reviewer_ids?: number[]; manager_ids?: number[]; status?: ReviewInstance['status'] } = {}): Promise<ReviewInstance> {
+export async function seedInstance(db: Db, orgId: number, grants: Grant[], opts: { due_at?: string; end_action?: EndAction; auto_apply?: boolean; reviewer_ids?: number[]; manager_ids?: number[]; status?: ReviewInstance['status'] } = {}): Promise<ReviewInstance> {
   const id = await nextId(db, 'review_instance');
   const items = grants.map((g) => itemOf(orgId, id, g));
   const at = now();
@@ -91,7 +92,7 @@ export async function seedInstance(db: Db, orgId: number, grants: Grant[], opts:
     trigger: 'manual',
     started_by: 1,
     started_at: at,
-    due_at: new Date(Date.now() + 14 * 86_400_000).toISOString(),
+    due_at: opts.due_at ?? new Date(Date.now() + 14 * 86_400_000).toISOString(),
     previous_instance: null,
     reviewer_ids: opts.reviewer_ids ?? [],
     fallback_reviewer_ids: [],
@@ -109,7 +110,9 @@ export async function seedInstance(db: Db, orgId: number, grants: Grant[], opts:
       removed_since_previous: null,
     },
   };
-  await db.doc.send(new PutCommand({ TableName: db.table, Item: { ...reviewKeys.instance(orgId, id), type: 'review_instance', ...instance } }));
+  // An open instance is in the due-date index, as part A's snapshot leaves it.
+  const due = instance.status === 'open' ? dueIndex(orgId, id, instance.due_at) : {};
+  await db.doc.send(new PutCommand({ TableName: db.table, Item: { ...reviewKeys.instance(orgId, id), ...due, type: 'review_instance', ...instance } }));
   await batchWrite(db, items.map((i) => ({ PutRequest: { Item: { ...reviewKeys.item(orgId, id, i.user_id, i.grant), type: 'review_item', ...i } } })), 4);
   return instance;
 }

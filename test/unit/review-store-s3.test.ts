@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, PutObjectCommand, type S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
+import { CompleteMultipartUploadCommand, CreateMultipartUploadCommand, GetObjectCommand, HeadObjectCommand, PutObjectCommand, type S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { S3ReportStore, readAll } from '../../lib/reviews/storage.js';
 
@@ -28,6 +28,11 @@ function fakeS3() {
         objects.set(c.input.Key!, Buffer.from(c.input.Body as Buffer));
         return {};
       }
+      if (c instanceof HeadObjectCommand) {
+        const o = objects.get(c.input.Key!);
+        if (!o) throw Object.assign(new Error('Not Found'), { name: 'NotFound' });
+        return { ContentLength: o.length };
+      }
       if (c instanceof GetObjectCommand) {
         const o = objects.get(c.input.Key!);
         if (!o) throw Object.assign(new Error('The specified key does not exist.'), { name: 'NoSuchKey' });
@@ -55,5 +60,9 @@ describe('S3 review-report store', () => {
     const put = sent.find((c) => c instanceof PutObjectCommand) as PutObjectCommand;
     expect(put.input).toMatchObject({ Bucket: 'roster-reviews', ContentType: 'text/html; charset=utf-8', ServerSideEncryption: 'AES256' });
     await expect(store.read('access-reviews/none')).rejects.toMatchObject({ status: 404 });
+    expect(await store.size(key)).toBe(10);
+    await expect(store.size('access-reviews/none')).rejects.toMatchObject({ status: 404 });
+    // What the API serves from S3 stays under a Lambda response's 6 MB (base64 included).
+    expect(store.servedLimit * (4 / 3)).toBeLessThan(6 * 1024 * 1024);
   });
 });
