@@ -7,7 +7,11 @@ import { api, noContent, ok, routed } from '../http.js';
 import { SamlSettings, SamlValidity } from '../schemas.js';
 
 const attribute = z.string().max(1024).nullable().optional();
-const body = z.object({
+/** What GET answers and POST ignores (LSE's read-only fields, so a client may post back what it read). */
+const READ_ONLY = ['acs_url', 'login_url', 'logout_url', 'metadata_xml_url', 'sp_entity_id', 'nameid_format', 'token', 'provider_name', 'enabled', 'entity_id', 'certificates', 'updated_at'] as const;
+
+const fields = z.strictObject({
+  ...Object.fromEntries(READ_ONLY.map((k) => [k, z.unknown().optional()])),
   domain: z.string().max(65536).optional(),
   metadata_url: z.string().max(65536).optional(),
   metadata_xml: z.string().max(200_000).optional(),
@@ -24,6 +28,8 @@ const body = z.object({
   manual_workspace_management: z.boolean().optional(),
   manual_project_management: z.boolean().optional(),
 });
+// Unknown fields are a 400 naming them; the read-only ones are dropped.
+const body = fields.transform((b) => Object.fromEntries(Object.entries(b).filter(([k]) => !(READ_ONLY as readonly string[]).includes(k))) as Omit<z.output<typeof fields>, (typeof READ_ONLY)[number]>);
 
 /** GET /api/saml/settings (Owner, Administrator). */
 export const get = api({ responses: { 200: SamlSettings } }, async ({ principal, db }) => {

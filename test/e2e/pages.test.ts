@@ -67,7 +67,7 @@ describe('page parameters on every listing', () => {
     }
   });
 
-  it('finds the numbered listings among the routes (memberships, workspace members, activity log, the four histories)', () => {
+  it('finds the numbered listings among the routes (memberships, workspace members, activity log, the four histories, the seat report, review definitions and instances)', () => {
     const numbered = [...kinds].filter(([, k]) => k === 'numbered').map(([p]) => p);
     expect(numbered.sort()).toEqual(
       [
@@ -78,6 +78,9 @@ describe('page parameters on every listing', () => {
         '/api/fsm/workspaces/{workspace_id}/membership-history/',
         '/api/fsm/projects/{project_id}/membership-history/',
         '/api/fsm/projects/{project_id}/role-history/',
+        '/api/organizations/{id}/seat-report',
+        '/api/access-reviews/definitions/',
+        '/api/access-reviews/instances/',
       ].sort(),
     );
   });
