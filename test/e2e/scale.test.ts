@@ -63,7 +63,7 @@ beforeAll(async () => {
     });
   }
   await writeAll(items);
-}, 300_000);
+}, 900_000);
 afterAll(() => roster?.stop());
 
 async function walk(first: string, ids: (body: any) => number[]) {
